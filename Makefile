@@ -1,0 +1,40 @@
+# Every target builds its own virtual environment with a Python >= 3.12 found on this machine.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON_CANDIDATES := python3.13 python3.12 python3 $(wildcard /root/.pyenv/versions/3.1[2-9]*/bin/python3) $(wildcard /usr/local/bin/python3.1[2-9]) $(wildcard /usr/bin/python3.1[2-9])
+FIND_PYTHON := for p in $(PYTHON_CANDIDATES); do \
+	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	    command -v $$p; break; fi; done
+
+.PHONY: run test test-postgres lint bench sample clean
+
+$(VENV)/.installed: pyproject.toml
+	@base="$$($(FIND_PYTHON))"; \
+	  if [ -z "$$base" ]; then echo "error: no Python >= 3.12 found (tried: $(PYTHON_CANDIDATES))" >&2; exit 1; fi; \
+	  echo "using $$base"; \
+	  [ -x $(PY) ] || $$base -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/openbell demo
+
+test: $(VENV)/.installed
+	$(VENV)/bin/pytest
+
+test-postgres: $(VENV)/.installed
+	OPENBELL_TEST_POSTGRES_URL=$${OPENBELL_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+	  $(VENV)/bin/pytest -m postgres
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: $(VENV)/.installed
+	$(PY) bench/replay.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
