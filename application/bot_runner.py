@@ -1,0 +1,244 @@
+"""Runs one bot inside the engine: turns bars into decisions and broker updates into events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from application.equity import EquityTracker
+from application.indicator_hub import IndicatorHub, Outputs
+from application.ports import Broker, BrokerUpdate, Clock, UpdateKind
+from domain.bars import Bar
+from domain.bot import Bot, BotStatus
+from domain.calendar import session_on, window_on
+from domain.orders import Intent, OrderRequest, OrderType, Side, client_order_id
+from domain.risk import Approved, check_entry, daily_loss_breach, protective_prices
+from domain.signals import BarView, VoteRule, decide
+
+ONE_MINUTE = timedelta(minutes=1)
+
+
+class BotRunner:
+    """Per-bot trading logic; the aggregate records every step and enforces its invariants."""
+
+    def __init__(self, bot: Bot, hub: IndicatorHub, broker: Broker, clock: Clock) -> None:
+        self.bot, self.hub, self.broker, self.clock = bot, hub, broker, clock
+        self.rules: list[VoteRule] = []
+        self.last_decision: dict[str, Side | None] = {}
+        self.marks: dict[str, Decimal] = {}
+        self._windows: dict[date, tuple[datetime, datetime] | None] = {}
+        self._flattened: set[tuple[str, date]] = set()
+        self.equity = EquityTracker(bot.config.capital)
+        self.configure()
+
+    def configure(self) -> None:
+        config = self.bot.config
+        self.rules = [VoteRule(spec) for spec in config.indicators]
+        for symbol in config.symbols:
+            for spec in config.indicators:
+                self.hub.register(symbol, spec)
+        self._step = config.trading_frequency // 60
+        self._windows.clear()
+
+    # ---- bars --------------------------------------------------------------------------------
+
+    def on_bar(self, bar: Bar, day: date) -> None:
+        bot = self.bot
+        self.marks[bar.symbol] = bar.close
+        if bar.symbol in bot.positions:
+            self._check_daily_loss(day)
+            if bot.is_halted(day):
+                self._flatten_once(bar, day, Intent.HALT, "daily loss limit reached")
+        window = self._window(day)
+        if window is None or bot.status not in (BotStatus.RUNNING, BotStatus.PAUSED):
+            return
+        start, end = window
+        closed = bar.timestamp + ONE_MINUTE
+        if closed <= start or closed > end:
+            return
+        if closed >= end - ONE_MINUTE:
+            # The last minute is for flattening: its market orders fill inside the window.
+            if bot.config.flatten_at_end:
+                self._flatten_once(bar, day, Intent.FLATTEN, "trading window ends")
+            return
+        steps = (closed - start) // ONE_MINUTE
+        if bot.status is BotStatus.RUNNING and steps % self._step == 0:
+            self._evaluate(bar, day)
+
+    def _flatten_once(self, bar: Bar, day: date, intent: Intent, why: str) -> None:
+        if (bar.symbol, day) not in self._flattened:
+            self._flattened.add((bar.symbol, day))
+            self._flatten(bar, intent, why)
+
+    def mark_equity(self) -> None:
+        bot = self.bot
+        self.equity.mark(bot.equity(self.marks) if bot.positions else bot.cash)
+
+    def _window(self, day: date) -> tuple[datetime, datetime] | None:
+        if day not in self._windows:
+            session = session_on(day)
+            config = self.bot.config
+            self._windows[day] = (
+                None
+                if session is None
+                else window_on(session, config.window_start, config.window_end)
+            )
+        return self._windows[day]
+
+    def _evaluate(self, bar: Bar, day: date) -> None:
+        latest, previous = self.hub.latest[bar.symbol], self.hub.previous[bar.symbol]
+        view = BarView(float(bar.open), float(bar.close), float(bar.volume))
+        votes = []
+        for rule in self.rules:
+            out = latest[rule.label]
+            if out is None:
+                return  # still warming up: no decision without every indicator
+            votes.append(rule.vote(out, previous[rule.label], view))
+        decision = decide(votes, self.bot.config.min_votes)
+        if decision is None or decision == self.last_decision.get(bar.symbol):
+            self.last_decision[bar.symbol] = decision
+            return
+        self.last_decision[bar.symbol] = decision
+        held = bar.symbol in self.bot.positions
+        busy = any(o.intent is not Intent.PROTECT for o in self.bot.working_orders(bar.symbol))
+        if busy or held != (decision is Side.SELL):
+            return
+        self._record_signal(bar, decision, votes, view)
+        if decision is Side.BUY:
+            self._enter(bar, day)
+        else:
+            self._exit(bar, Intent.EXIT, {"exit": "sell signal on a held position"})
+
+    def _record_signal(self, bar: Bar, side: Side, votes: list[int], view: BarView) -> None:
+        latest, previous = self.hub.latest[bar.symbol], self.hub.previous[bar.symbol]
+        values: dict[str, Decimal] = {"close": bar.close}
+        explained: dict[str, str] = {}
+        agreeing = []
+        for rule, vote in zip(self.rules, votes, strict=True):
+            out = latest[rule.label]
+            assert out is not None
+            for name, value in zip(self.hub.output_names[rule.label], out, strict=True):
+                values[f"{rule.label}.{name}"] = Decimal(repr(value))
+            text = rule.explain(out, previous[rule.label], view)
+            explained[rule.label] = f"{'buy' if vote > 0 else 'sell' if vote < 0 else 'none'}: {text}"
+            if (vote > 0) == (side is Side.BUY) and vote != 0:
+                agreeing.append(text)
+        needed = self.bot.config.min_votes
+        rule_text = f"{len(agreeing)} of {len(votes)} vote {side.value} (need {needed}): " + "; ".join(
+            agreeing
+        )
+        self.bot.record_signal(
+            self.clock.now(), bar.symbol, bar.timestamp, side, bar.close, values, rule_text, explained
+        )
+
+    # ---- orders ------------------------------------------------------------------------------
+
+    def _enter(self, bar: Bar, day: date) -> None:
+        bot, now = self.bot, self.clock.now()
+        verdict = check_entry(bot, bar.symbol, bar.close, day, self.broker.estimate_fee)
+        if not isinstance(verdict, Approved):
+            bot.deny_order(
+                now,
+                bar.symbol,
+                Side.BUY,
+                verdict.limit,
+                verdict.limit_value,
+                verdict.attempted_value,
+                verdict.reason,
+            )
+            return
+        bot.pass_risk_check(now, bar.symbol, Side.BUY, verdict.qty, verdict.limit_price, verdict.checks)
+        request = OrderRequest(
+            client_order_id(bot.id, bar.symbol, bar.timestamp, Intent.ENTRY),
+            bar.symbol,
+            Side.BUY,
+            verdict.qty,
+            OrderType.LIMIT,
+            limit_price=verdict.limit_price,
+        )
+        self._send(request, Intent.ENTRY, verdict.reserved)
+
+    def _exit(self, bar: Bar, intent: Intent, checks: dict[str, str]) -> None:
+        bot, now = self.bot, self.clock.now()
+        qty = bot.position_qty(bar.symbol)
+        for order in bot.working_orders(bar.symbol):
+            self.broker.cancel(order.client_order_id)
+        bot.pass_risk_check(now, bar.symbol, Side.SELL, qty, bar.close, checks)
+        request = OrderRequest(
+            client_order_id(bot.id, bar.symbol, bar.timestamp, intent),
+            bar.symbol,
+            Side.SELL,
+            qty,
+            OrderType.MARKET,
+        )
+        self._send(request, intent, Decimal(0))
+
+    def _flatten(self, bar: Bar, intent: Intent, why: str) -> None:
+        bot = self.bot
+        for order in bot.working_orders(bar.symbol):
+            if order.intent is Intent.ENTRY:
+                self.broker.cancel(order.client_order_id)
+        if bar.symbol in bot.positions and not any(
+            o.side is Side.SELL and o.intent is not Intent.PROTECT
+            for o in bot.working_orders(bar.symbol)
+        ):
+            self._exit(bar, intent, {"exit": why})
+
+    def _check_daily_loss(self, day: date) -> None:
+        breach = daily_loss_breach(self.bot, day, self.marks)
+        if breach is None:
+            return
+        limit, pnl = breach
+        self.bot.reach_daily_loss_limit(self.clock.now(), day, limit, pnl)
+        for order in list(self.bot.orders.values()):
+            if order.intent is Intent.ENTRY:
+                self.broker.cancel(order.client_order_id)
+
+    def _send(self, request: OrderRequest, intent: Intent, reserved: Decimal) -> None:
+        self.bot.submit_order(self.clock.now(), request, intent, reserved)
+        self.broker.submit(request)
+
+    # ---- broker updates ----------------------------------------------------------------------
+
+    def on_update(self, update: BrokerUpdate) -> None:
+        bot = self.bot
+        order = bot.orders.get(update.client_order_id)
+        if order is None:
+            return  # already finished: a duplicate or late update changes nothing
+        if update.kind is UpdateKind.ACCEPTED:
+            if not order.accepted:
+                bot.accept_order(update.at, update.client_order_id, update.broker_order_id)
+        elif update.kind is UpdateKind.FILLED:
+            bot.record_fill(update.at, update.client_order_id, update.qty, update.price, update.fee)
+            if order.intent is Intent.ENTRY and order.remaining == 0:
+                self._protect(order.symbol, update.at)
+        elif update.kind is UpdateKind.CANCELED:
+            bot.cancel_order(update.at, update.client_order_id, update.reason)
+            if order.intent is Intent.ENTRY and order.symbol in bot.positions:
+                self._protect(order.symbol, update.at)
+        else:
+            bot.reject_order(update.at, update.client_order_id, update.reason)
+
+    def _protect(self, symbol: str, at: datetime) -> None:
+        held = self.bot.positions.get(symbol)
+        if held is None:
+            return
+        stop, target = protective_prices(held.avg_entry, self.bot.config.risk)
+        if stop is None and target is None:
+            return
+        request = OrderRequest(
+            client_order_id(self.bot.id, symbol, at, Intent.PROTECT),
+            symbol,
+            Side.SELL,
+            held.qty,
+            OrderType.OCO,
+            limit_price=target,
+            stop_price=stop,
+        )
+        self._send(request, Intent.PROTECT, Decimal(0))
+
+    def expire_stale_entries(self, symbol: str) -> None:
+        """An entry that did not fill on the bar after its signal is withdrawn (limit IOC)."""
+        for order in self.bot.working_orders(symbol):
+            if order.intent is Intent.ENTRY:
+                self.broker.cancel(order.client_order_id)

@@ -1,0 +1,106 @@
+"""The trading engine: one kernel for replay, paper and live; only clock, data and broker change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from application.bot_runner import BotRunner
+from application.indicator_hub import IndicatorHub
+from application.ports import Broker
+from domain.bars import Bar
+from domain.bot import Bot
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+class SettableClock:
+    """The engine's clock in replay: it reads the bar being processed, never the wall clock."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment
+
+
+class TradingEngine:
+    """Routes each bar to the shared indicators, the broker and the bots that trade its symbol."""
+
+    def __init__(self, broker: Broker, clock: SettableClock) -> None:
+        self.broker, self.clock = broker, clock
+        self.hub = IndicatorHub()
+        self.runners: dict[str, BotRunner] = {}
+        self._by_symbol: dict[str, list[BotRunner]] = {}
+        self._by_prefix: dict[str, BotRunner] = {}
+        self._day: date | None = None
+        self._day_starts = self._day_ends = datetime.max.replace(tzinfo=NEW_YORK)
+        self.on_new_day: Callable[[date], None] | None = None
+
+    def add_bot(self, bot: Bot) -> BotRunner:
+        runner = BotRunner(bot, self.hub, self.broker, self.clock)
+        self.runners[str(bot.id)] = runner
+        self._by_prefix[bot.id.hex[:12]] = runner
+        for symbol in bot.config.symbols:
+            self._by_symbol.setdefault(symbol, []).append(runner)
+        return runner
+
+    @property
+    def bots(self) -> list[Bot]:
+        return [runner.bot for runner in self.runners.values()]
+
+    def run(self, bars: Iterable[Bar], progress: Callable[[int], None] | None = None) -> int:
+        count = 0
+        for bar in bars:
+            self.on_bar(bar)
+            count += 1
+            if progress is not None and count % 2000 == 0:
+                progress(count)
+        if progress is not None:
+            progress(count)
+        return count
+
+    def on_bar(self, bar: Bar) -> None:
+        day = self._trading_day(bar.timestamp)
+        runners = self._by_symbol.get(bar.symbol, ())
+        clock = self.clock
+        clock.set(bar.timestamp)
+        self.broker.observe(bar)
+        self.dispatch_updates()
+        for runner in runners:
+            runner.expire_stale_entries(bar.symbol)
+        self.dispatch_updates()
+        clock.set(bar.closed_at)
+        self.hub.update(bar)
+        for runner in runners:
+            runner.on_bar(bar, day)
+        self.dispatch_updates()
+        for runner in runners:
+            runner.mark_equity()
+
+    def _trading_day(self, moment: datetime) -> date:
+        # Compare against the day's bounds in UTC rather than converting every bar's timezone.
+        if not self._day_starts <= moment < self._day_ends:
+            day = moment.astimezone(NEW_YORK).date()
+            self._day = day
+            self._day_starts = datetime.combine(day, time(), NEW_YORK)
+            self._day_ends = datetime.combine(day + timedelta(days=1), time(), NEW_YORK)
+            if self.on_new_day is not None:
+                self.on_new_day(day)
+        assert self._day is not None
+        return self._day
+
+    def dispatch_updates(self) -> None:
+        while updates := self.broker.poll_updates():
+            for update in updates:
+                runner = self._runner_for(update.client_order_id)
+                if runner is not None:
+                    runner.on_update(update)
+
+    def _runner_for(self, client_order_id: str) -> BotRunner | None:
+        # Client order ids start "ob-<12 hex of the bot id>-": see domain.orders.client_order_id.
+        return self._by_prefix.get(client_order_id[3:15])

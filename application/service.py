@@ -1,0 +1,125 @@
+"""The Openbell application: bot commands that load -> call -> save, and event-level queries."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+
+from domain.bot import Bot, BotStatus
+from domain.config import BotConfig
+
+BOT_NAMESPACE = UUID("6f0e3c8e-2c43-5b7a-9d7e-0b3e11f0be11")
+CREATED_TOPIC = "domain.bot:Bot.Created"
+
+
+class BotNotFound(LookupError):
+    """No bot with that id in this store."""
+
+
+class BotAlreadyExists(ValueError):
+    """A deterministic bot id that is already stored (e.g. the same replay into the same store)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BotListing:
+    id: UUID
+    name: str
+    status: str
+    created_at: datetime
+
+
+def bot_id_for(name: str, discriminator: str) -> UUID:
+    """Deterministic id: the same name and run discriminator give the same id in any store."""
+    return uuid5(BOT_NAMESPACE, f"{name}\n{discriminator}")
+
+
+class OpenbellApplication(Application[UUID]):
+    """Stores Bot aggregates; persistence is chosen by the environment the composition root gives."""
+
+    name = "openbell"
+
+    def create_bot(self, bot_id: UUID, config: BotConfig, at: datetime) -> Bot:
+        if self._exists(bot_id):
+            raise BotAlreadyExists(f"bot {bot_id} is already stored")
+        bot = Bot.create(bot_id, config, at)
+        self.save(bot)
+        return bot
+
+    def ensure_new(self, bot_ids: Sequence[UUID]) -> None:
+        stored = [str(i) for i in bot_ids if self._exists(i)]
+        if stored:
+            raise BotAlreadyExists(
+                f"already stored: bot {', '.join(stored)} (the same replay into the same store); "
+                "use a fresh store or change the config"
+            )
+
+    def get_bot(self, bot_id: UUID, version: int | None = None) -> Bot:
+        try:
+            bot = self.repository.get(bot_id, version=version)
+        except AggregateNotFoundError:
+            raise BotNotFound(f"no bot {bot_id}") from None
+        assert isinstance(bot, Bot)
+        return bot
+
+    def bot_events(self, bot_id: UUID) -> list[DomainEventProtocol[UUID]]:
+        events = list(self.events.get(bot_id))
+        if not events:
+            raise BotNotFound(f"no bot {bot_id}")
+        return events
+
+    def bot_at(self, bot_id: UUID, at: datetime) -> Bot | None:
+        """The bot as its events had made it at `at` (None if it did not exist yet)."""
+        version = None
+        for event in self.bot_events(bot_id):
+            if event.timestamp > at:
+                break
+            version = event.originator_version
+        return None if version is None else self.get_bot(bot_id, version)
+
+    def list_bots(self) -> list[BotListing]:
+        listings = []
+        for notification in self._notifications(topics=[CREATED_TOPIC]):
+            bot = self.get_bot(UUID(str(notification.originator_id)))
+            created = self.bot_events(bot.id)[0].timestamp
+            listings.append(BotListing(bot.id, bot.config.name, bot.status.value, created))
+        return listings
+
+    def digest(self, bot_id: UUID) -> tuple[str, int]:
+        """sha256 over the bot's stored events (id, version, topic, state bytes) and their count."""
+        sha = hashlib.sha256()
+        count = 0
+        for stored in self.recorder.select_events(bot_id):
+            sha.update(f"{stored.originator_id}\n{stored.originator_version}\n".encode())
+            sha.update(stored.topic.encode())
+            sha.update(b"\n")
+            sha.update(stored.state)
+            sha.update(b"\n")
+            count += 1
+        if not count:
+            raise BotNotFound(f"no bot {bot_id}")
+        return sha.hexdigest(), count
+
+    def set_status(self, bot_id: UUID, command: str, at: datetime) -> BotStatus:
+        bot = self.get_bot(bot_id)
+        getattr(bot, command)(at)
+        self.save(bot)
+        return bot.status
+
+    def _exists(self, bot_id: UUID) -> bool:
+        return bool(self.recorder.select_events(bot_id, limit=1))
+
+    def _notifications(self, topics: Sequence[str]) -> Iterator[Any]:
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(start, 500, topics=topics)
+            yield from batch
+            if len(batch) < 500:
+                return
+            start = batch[-1].id + 1

@@ -1,0 +1,49 @@
+"""Order vocabulary shared by the bot, the risk manager and the broker port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from uuid import UUID
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    # One-cancels-other exit: a stop leg (stop-loss) and a limit leg (take-profit).
+    OCO = "oco"
+
+
+class Intent(StrEnum):
+    """Why an order exists; part of its client order id so one decision maps to one order."""
+
+    ENTRY = "entry"
+    EXIT = "exit"
+    PROTECT = "protect"
+    FLATTEN = "flatten"
+    HALT = "halt"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """What a bot asks its broker to do; the broker answers with fills keyed by client_order_id."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: int
+    order_type: OrderType
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+
+
+def client_order_id(bot_id: UUID, symbol: str, bar_time: datetime, intent: Intent) -> str:
+    """Deterministic per decision (bot, symbol, bar, intent): a retry or restart reuses it."""
+    return f"ob-{bot_id.hex[:12]}-{symbol}-{bar_time:%Y%m%d%H%M}-{intent.value}"

@@ -1,0 +1,100 @@
+"""Indicator votes and how a bot combines them into a buy or sell decision.
+
+Each configured indicator casts at most one vote per evaluation:
+RSI below `oversold` buys, above `overbought` sells; MACD buys while its line is above the signal line;
+SMA/EMA buy while the close is above the average; Bollinger buys below the lower band and sells above
+the upper; Stochastic %K buys below `oversold` and sells above `overbought`; volume above its SMA votes
+with the bar's direction; OBV votes with its change since the previous bar. A bot decides BUY when at
+least `min_votes` indicators vote buy and buys outnumber sells (SELL symmetrically).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from domain.config import IndicatorSpec
+from domain.orders import Side
+
+Outputs = tuple[float, ...]
+BUY, NONE, SELL = 1, 0, -1
+
+
+@dataclass(frozen=True, slots=True)
+class BarView:
+    """The floats an indicator rule looks at besides its own outputs."""
+
+    open: float
+    close: float
+    volume: float
+
+
+class VoteRule:
+    """Turns one indicator's outputs into a vote (+1 buy, -1 sell, 0 none) and explains it."""
+
+    __slots__ = ("high", "label", "low", "spec")
+
+    def __init__(self, spec: IndicatorSpec) -> None:
+        self.spec = spec
+        self.label = spec.label
+        params = dict(spec.params)
+        self.low = float(params.get("oversold", 30))
+        self.high = float(params.get("overbought", 70))
+
+    def vote(self, out: Outputs, prev: Outputs | None, bar: BarView) -> int:
+        kind = self.spec.kind
+        if kind == "RSI" or kind == "STOCH":
+            value = out[0]
+            return BUY if value < self.low else SELL if value > self.high else NONE
+        if kind == "MACD":
+            return BUY if out[2] > 0 else SELL if out[2] < 0 else NONE
+        if kind == "SMA" or kind == "EMA":
+            return BUY if bar.close > out[0] else SELL if bar.close < out[0] else NONE
+        if kind == "BBANDS":
+            return BUY if bar.close < out[2] else SELL if bar.close > out[0] else NONE
+        if kind == "VOLUME_SMA":
+            if bar.volume <= out[0]:
+                return NONE
+            return BUY if bar.close > bar.open else SELL if bar.close < bar.open else NONE
+        # OBV
+        if prev is None:
+            return NONE
+        return BUY if out[0] > prev[0] else SELL if out[0] < prev[0] else NONE
+
+    def explain(self, out: Outputs, prev: Outputs | None, bar: BarView) -> str:
+        kind, label = self.spec.kind, self.label
+        if kind == "RSI":
+            return _threshold(f"{label} {out[0]:.2f}", out[0], self.low, self.high)
+        if kind == "STOCH":
+            return _threshold(f"{label} %K {out[0]:.2f}", out[0], self.low, self.high)
+        if kind == "MACD":
+            relation = ">" if out[2] > 0 else "<" if out[2] < 0 else "="
+            return f"{label} line {out[0]:.4f} {relation} signal {out[1]:.4f}"
+        if kind == "SMA" or kind == "EMA":
+            relation = ">" if bar.close > out[0] else "<" if bar.close < out[0] else "="
+            return f"close {bar.close:.2f} {relation} {label} {out[0]:.2f}"
+        if kind == "BBANDS":
+            return f"close {bar.close:.2f} vs {label} bands {out[2]:.2f}..{out[0]:.2f}"
+        if kind == "VOLUME_SMA":
+            return f"volume {bar.volume:.0f} vs {label} {out[0]:.0f}, bar {bar.open:.2f}->{bar.close:.2f}"
+        before = "n/a" if prev is None else f"{prev[0]:.0f}"
+        return f"{label} {before} -> {out[0]:.0f}"
+
+
+def _threshold(subject: str, value: float, low: float, high: float) -> str:
+    if value < low:
+        return f"{subject} < {low:g} (oversold)"
+    if value > high:
+        return f"{subject} > {high:g} (overbought)"
+    return f"{subject} within {low:g}..{high:g}"
+
+
+def decide(votes: Sequence[int], min_votes: int) -> Side | None:
+    """Combine votes: at least `min_votes` on one side and more than on the other side."""
+    buys = votes.count(BUY)
+    sells = votes.count(SELL)
+    if buys >= min_votes and buys > sells:
+        return Side.BUY
+    if sells >= min_votes and sells > buys:
+        return Side.SELL
+    return None

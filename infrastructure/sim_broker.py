@@ -1,0 +1,125 @@
+"""A deterministic simulated broker: fills resting orders against each new bar.
+
+Market orders fill at the next bar's open. Limit orders fill at the open when it is marketable,
+else at the limit if the bar trades through it. OCO exits check the stop leg first (conservative):
+a gap through the stop fills at the open, a touch fills at the stop; the take-profit leg likewise.
+Slippage moves market and stop fills against the trader; commission is per share with a minimum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from application.ports import BrokerUpdate, Clock, UpdateKind
+from domain.bars import Bar
+from domain.orders import OrderRequest, OrderType, Side
+
+CENT = Decimal("0.01")
+BPS = Decimal("0.0001")
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorCosts:
+    commission_per_share: Decimal = Decimal(0)
+    commission_min: Decimal = Decimal(0)
+    slippage_bps: Decimal = Decimal(0)
+
+
+class SimulatedBroker:
+    """The broker port for replay and the built-in simulator."""
+
+    def __init__(self, clock: Clock, costs: SimulatorCosts | None = None) -> None:
+        self.clock = clock
+        self.costs = costs or SimulatorCosts()
+        self._slip = self.costs.slippage_bps * BPS
+        self._resting: dict[str, list[OrderRequest]] = {}
+        self._bars: dict[str, Bar] = {}
+        self._seen: set[str] = set()
+        self._updates: list[BrokerUpdate] = []
+        self._sequence = 0
+
+    def estimate_fee(self, qty: int, price: Decimal) -> Decimal:
+        if not self.costs.commission_per_share and not self.costs.commission_min:
+            return Decimal(0)
+        fee = max(self.costs.commission_per_share * qty, self.costs.commission_min)
+        return fee.quantize(CENT, rounding=ROUND_HALF_UP)
+
+    def submit(self, request: OrderRequest) -> None:
+        now = self.clock.now()
+        if request.client_order_id in self._seen:
+            self._emit(UpdateKind.REJECTED, request, reason="client_order_id must be unique")
+            return
+        self._seen.add(request.client_order_id)
+        self._sequence += 1
+        self._emit(UpdateKind.ACCEPTED, request, broker_order_id=f"sim-{self._sequence:08d}")
+        bar = self._bars.get(request.symbol)
+        if request.order_type is OrderType.OCO and bar is not None and bar.timestamp == now:
+            # Submitted at this bar's open (right after an entry fill): the rest of the bar counts.
+            if self._try_fill(request, bar, intrabar=True):
+                return
+        self._resting.setdefault(request.symbol, []).append(request)
+
+    def cancel(self, client_order_id: str) -> None:
+        for orders in self._resting.values():
+            for order in orders:
+                if order.client_order_id == client_order_id:
+                    orders.remove(order)
+                    self._emit(UpdateKind.CANCELED, order, reason="canceled by the bot")
+                    return
+
+    def observe(self, bar: Bar) -> None:
+        self._bars[bar.symbol] = bar
+        resting = self._resting.get(bar.symbol)
+        if resting:
+            self._resting[bar.symbol] = [o for o in resting if not self._try_fill(o, bar, False)]
+
+    def poll_updates(self) -> list[BrokerUpdate]:
+        updates, self._updates = self._updates, []
+        return updates
+
+    def _try_fill(self, order: OrderRequest, bar: Bar, intrabar: bool) -> bool:
+        price = self._fill_price(order, bar, intrabar)
+        if price is None:
+            return False
+        fee = self.estimate_fee(order.qty, price)
+        self._emit(UpdateKind.FILLED, order, qty=order.qty, price=price, fee=fee)
+        return True
+
+    def _fill_price(self, order: OrderRequest, bar: Bar, intrabar: bool) -> Decimal | None:
+        kind, buying = order.order_type, order.side is Side.BUY
+        if kind is OrderType.MARKET:
+            return self._slipped(bar.open, buying)
+        if kind is OrderType.LIMIT:
+            limit = order.limit_price
+            assert limit is not None
+            if buying:
+                if bar.open <= limit:
+                    return min(self._slipped(bar.open, True), limit)
+                return limit if bar.low <= limit else None
+            if bar.open >= limit:
+                return max(self._slipped(bar.open, False), limit)
+            return limit if bar.high >= limit else None
+        stop, target = order.stop_price, order.limit_price
+        if stop is not None:
+            if not intrabar and bar.open <= stop:
+                return self._slipped(bar.open, False)
+            if bar.low <= stop:
+                return self._slipped(stop, False)
+        if target is not None:
+            if not intrabar and bar.open >= target:
+                return bar.open
+            if bar.high >= target:
+                return target
+        return None
+
+    def _slipped(self, price: Decimal, buying: bool) -> Decimal:
+        if not self._slip:
+            return price
+        moved = price * (1 + self._slip) if buying else price * (1 - self._slip)
+        return moved.quantize(CENT, rounding=ROUND_HALF_UP)
+
+    def _emit(self, kind: UpdateKind, order: OrderRequest, **fields: object) -> None:
+        self._updates.append(
+            BrokerUpdate(kind, order.client_order_id, self.clock.now(), **fields)  # type: ignore[arg-type]
+        )
