@@ -7,7 +7,7 @@ FIND_PYTHON := for p in $(PYTHON_CANDIDATES); do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	    command -v $$p; break; fi; done
 
-.PHONY: run test test-postgres lint bench sample clean
+.PHONY: run test test-postgres lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@base="$$($(FIND_PYTHON))"; \

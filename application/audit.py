@@ -55,7 +55,9 @@ def local_time(moment: datetime) -> str:
 
 def _created(e: Any) -> str:
     c = e.config
-    window = f"{c['start_hour']:02d}:{c['start_minute']:02d}-{c['end_hour']:02d}:{c['end_minute']:02d}"
+    window = (
+        f"{c['start_hour']:02d}:{c['start_minute']:02d}-{c['end_hour']:02d}:{c['end_minute']:02d}"
+    )
     return (
         f"created {c['name']!r}: capital {c['capital']}, symbols {', '.join(c['symbols'])}, "
         f"indicators {', '.join(c['indicators'])}, window {window} ET, "
@@ -68,9 +70,8 @@ def _config_changed(e: Any) -> str:
 
 
 def _signal(e: Any) -> str:
-    return (
-        f"{e.side.upper()} signal {e.symbol} @ {e.price} on the {local_time(e.bar_time)} bar: {e.rule}"
-    )
+    bar = local_time(e.bar_time)
+    return f"{e.side.upper()} signal {e.symbol} @ {e.price} on the {bar} bar: {e.rule}"
 
 
 def _risk_passed(e: Any) -> str:
@@ -152,7 +153,12 @@ def state_summary(bot: Bot) -> dict[str, Any]:
         "trades": bot.trades,
         "halted_on": bot.halted_on.isoformat() if bot.halted_on else None,
         "positions": [
-            {"symbol": p.symbol, "qty": p.qty, "avg_price": f"{p.avg_price:.4f}", "cost": str(p.cost)}
+            {
+                "symbol": p.symbol,
+                "qty": p.qty,
+                "avg_price": f"{p.avg_price:.4f}",
+                "cost": str(p.cost),
+            }
             for p in bot.positions.values()
         ],
         "working_orders": [

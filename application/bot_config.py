@@ -110,9 +110,11 @@ class BotConfigInput(_Strict):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
     capital: Decimal = Field(gt=0, le=Decimal("1e12"), decimal_places=2)
     trading_frequency: int = Field(60, ge=60, le=23400)
-    symbols: list[Annotated[str, Field(pattern=SYMBOL_PATTERN)]] = Field(min_length=1, max_length=50)
+    symbols: list[Annotated[str, Field(pattern=SYMBOL_PATTERN)]] = Field(
+        min_length=1, max_length=50
+    )
     indicators: Indicators
-    risk_management: RiskManagement = Field(default_factory=RiskManagement)
+    risk_management: RiskManagement = Field(default_factory=lambda: RiskManagement())
     start_hour: int = Field(9, ge=0, le=23)
     start_minute: int = Field(30, ge=0, le=59)
     end_hour: int = Field(12, ge=0, le=23)

@@ -6,13 +6,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from application.equity import EquityTracker
-from application.indicator_hub import IndicatorHub, Outputs
+from application.indicator_hub import IndicatorHub
 from application.ports import Broker, BrokerUpdate, Clock, UpdateKind
 from domain.bars import Bar
 from domain.bot import Bot, BotStatus
 from domain.calendar import session_on, window_on
 from domain.orders import Intent, OrderRequest, OrderType, Side, client_order_id
-from domain.risk import Approved, check_entry, daily_loss_breach, protective_prices
+from domain.risk import CENT, Approved, check_entry, daily_loss_breach, protective_prices
 from domain.signals import BarView, VoteRule, decide
 
 ONE_MINUTE = timedelta(minutes=1)
@@ -72,7 +72,10 @@ class BotRunner:
 
     def mark_equity(self) -> None:
         bot = self.bot
-        self.equity.mark(bot.equity(self.marks) if bot.positions else bot.cash)
+        if bot.positions:
+            self.equity.mark(bot.equity(self.marks))
+        elif bot.cash != self.equity.peak:
+            self.equity.mark(bot.cash)
 
     def _window(self, day: date) -> tuple[datetime, datetime] | None:
         if day not in self._windows:
@@ -87,7 +90,8 @@ class BotRunner:
 
     def _evaluate(self, bar: Bar, day: date) -> None:
         latest, previous = self.hub.latest[bar.symbol], self.hub.previous[bar.symbol]
-        view = BarView(float(bar.open), float(bar.close), float(bar.volume))
+        bar_open, _, _, close, volume = self.hub.floats[bar.symbol]
+        view = BarView(bar_open, close, volume)
         votes = []
         for rule in self.rules:
             out = latest[rule.label]
@@ -107,7 +111,7 @@ class BotRunner:
         if decision is Side.BUY:
             self._enter(bar, day)
         else:
-            self._exit(bar, Intent.EXIT, {"exit": "sell signal on a held position"})
+            self._exit(bar, Intent.EXIT)
 
     def _record_signal(self, bar: Bar, side: Side, votes: list[int], view: BarView) -> None:
         latest, previous = self.hub.latest[bar.symbol], self.hub.previous[bar.symbol]
@@ -120,15 +124,25 @@ class BotRunner:
             for name, value in zip(self.hub.output_names[rule.label], out, strict=True):
                 values[f"{rule.label}.{name}"] = Decimal(repr(value))
             text = rule.explain(out, previous[rule.label], view)
-            explained[rule.label] = f"{'buy' if vote > 0 else 'sell' if vote < 0 else 'none'}: {text}"
+            explained[rule.label] = (
+                f"{'buy' if vote > 0 else 'sell' if vote < 0 else 'none'}: {text}"
+            )
             if (vote > 0) == (side is Side.BUY) and vote != 0:
                 agreeing.append(text)
         needed = self.bot.config.min_votes
-        rule_text = f"{len(agreeing)} of {len(votes)} vote {side.value} (need {needed}): " + "; ".join(
-            agreeing
+        rule_text = (
+            f"{len(agreeing)} of {len(votes)} vote {side.value} (need {needed}): "
+            + "; ".join(agreeing)
         )
         self.bot.record_signal(
-            self.clock.now(), bar.symbol, bar.timestamp, side, bar.close, values, rule_text, explained
+            self.clock.now(),
+            bar.symbol,
+            bar.timestamp,
+            side,
+            bar.close,
+            values,
+            rule_text,
+            explained,
         )
 
     # ---- orders ------------------------------------------------------------------------------
@@ -147,7 +161,9 @@ class BotRunner:
                 verdict.reason,
             )
             return
-        bot.pass_risk_check(now, bar.symbol, Side.BUY, verdict.qty, verdict.limit_price, verdict.checks)
+        bot.pass_risk_check(
+            now, bar.symbol, Side.BUY, verdict.qty, verdict.limit_price, verdict.checks
+        )
         request = OrderRequest(
             client_order_id(bot.id, bar.symbol, bar.timestamp, Intent.ENTRY),
             bar.symbol,
@@ -158,12 +174,25 @@ class BotRunner:
         )
         self._send(request, Intent.ENTRY, verdict.reserved)
 
-    def _exit(self, bar: Bar, intent: Intent, checks: dict[str, str]) -> None:
-        bot, now = self.bot, self.clock.now()
+    def _exit(self, bar: Bar, intent: Intent, why: str = "") -> None:
+        """Sell the whole position at market; rule-driven exits record the rule as their signal."""
+        bot = self.bot
         qty = bot.position_qty(bar.symbol)
+        if intent is not Intent.EXIT:
+            bot.record_signal(
+                self.clock.now(),
+                bar.symbol,
+                bar.timestamp,
+                Side.SELL,
+                bar.close,
+                {"close": bar.close},
+                why,
+                {},
+            )
         for order in bot.working_orders(bar.symbol):
             self.broker.cancel(order.client_order_id)
-        bot.pass_risk_check(now, bar.symbol, Side.SELL, qty, bar.close, checks)
+        checks = {"exit": f"reduces exposure: sells all {qty} {bar.symbol} held"}
+        bot.pass_risk_check(self.clock.now(), bar.symbol, Side.SELL, qty, bar.close, checks)
         request = OrderRequest(
             client_order_id(bot.id, bar.symbol, bar.timestamp, intent),
             bar.symbol,
@@ -182,7 +211,7 @@ class BotRunner:
             o.side is Side.SELL and o.intent is not Intent.PROTECT
             for o in bot.working_orders(bar.symbol)
         ):
-            self._exit(bar, intent, {"exit": why})
+            self._exit(bar, intent, why)
 
     def _check_daily_loss(self, day: date) -> None:
         breach = daily_loss_breach(self.bot, day, self.marks)
@@ -220,14 +249,27 @@ class BotRunner:
             bot.reject_order(update.at, update.client_order_id, update.reason)
 
     def _protect(self, symbol: str, at: datetime) -> None:
-        held = self.bot.positions.get(symbol)
+        """Rest a one-cancels-other stop-loss / take-profit exit for a newly opened position."""
+        bot = self.bot
+        held = bot.positions.get(symbol)
         if held is None:
             return
-        stop, target = protective_prices(held.avg_entry, self.bot.config.risk)
+        stop, target = protective_prices(held.avg_entry, bot.config.risk)
         if stop is None and target is None:
             return
+        risk = bot.config.risk
+        rule = "protect the position:" + "".join(
+            (
+                f" stop-loss {risk.stop_loss:%} below entry at {stop}" if stop else "",
+                f" take-profit {risk.take_profit:%} above entry at {target}" if target else "",
+            )
+        )
+        entry = held.avg_entry.quantize(CENT)
+        bot.record_signal(at, symbol, at, Side.SELL, entry, {"avg_entry": entry}, rule, {})
+        checks = {"protect": f"exit order for the {held.qty} {symbol} held, no new exposure"}
+        bot.pass_risk_check(at, symbol, Side.SELL, held.qty, entry, checks)
         request = OrderRequest(
-            client_order_id(self.bot.id, symbol, at, Intent.PROTECT),
+            client_order_id(bot.id, symbol, at, Intent.PROTECT),
             symbol,
             Side.SELL,
             held.qty,

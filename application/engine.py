@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from application.bot_runner import BotRunner
 from application.indicator_hub import IndicatorHub
 from application.ports import Broker
-from domain.bars import Bar
+from domain.bars import BAR_LENGTH, Bar
 from domain.bot import Bot
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -38,8 +38,7 @@ class TradingEngine:
         self._by_symbol: dict[str, list[BotRunner]] = {}
         self._by_prefix: dict[str, BotRunner] = {}
         self._day: date | None = None
-        self._day_starts = self._day_ends = datetime.max.replace(tzinfo=NEW_YORK)
-        self.on_new_day: Callable[[date], None] | None = None
+        self._day_starts = self._day_ends = datetime.max.replace(tzinfo=UTC)
 
     def add_bot(self, bot: Bot) -> BotRunner:
         runner = BotRunner(bot, self.hub, self.broker, self.clock)
@@ -67,14 +66,14 @@ class TradingEngine:
     def on_bar(self, bar: Bar) -> None:
         day = self._trading_day(bar.timestamp)
         runners = self._by_symbol.get(bar.symbol, ())
-        clock = self.clock
+        clock, broker = self.clock, self.broker
         clock.set(bar.timestamp)
-        self.broker.observe(bar)
+        broker.observe(bar)
         self.dispatch_updates()
         for runner in runners:
-            runner.expire_stale_entries(bar.symbol)
-        self.dispatch_updates()
-        clock.set(bar.closed_at)
+            if runner.bot.orders:
+                runner.expire_stale_entries(bar.symbol)
+        clock.set(bar.timestamp + BAR_LENGTH)
         self.hub.update(bar)
         for runner in runners:
             runner.on_bar(bar, day)
@@ -87,10 +86,11 @@ class TradingEngine:
         if not self._day_starts <= moment < self._day_ends:
             day = moment.astimezone(NEW_YORK).date()
             self._day = day
-            self._day_starts = datetime.combine(day, time(), NEW_YORK)
-            self._day_ends = datetime.combine(day + timedelta(days=1), time(), NEW_YORK)
-            if self.on_new_day is not None:
-                self.on_new_day(day)
+            # UTC bounds: comparing datetimes that share a tzinfo skips the zone lookups.
+            self._day_starts = datetime.combine(day, time(), NEW_YORK).astimezone(UTC)
+            self._day_ends = datetime.combine(day + timedelta(days=1), time(), NEW_YORK).astimezone(
+                UTC
+            )
         assert self._day is not None
         return self._day
 

@@ -19,6 +19,8 @@ class IndicatorHub:
         self.latest: dict[str, dict[str, Outputs | None]] = {}
         self.previous: dict[str, dict[str, Outputs | None]] = {}
         self.output_names: dict[str, tuple[str, ...]] = {}
+        # The last bar of each symbol as floats (open, high, low, close, volume), converted once.
+        self.floats: dict[str, tuple[float, float, float, float, float]] = {}
 
     def register(self, symbol: str, spec: IndicatorSpec) -> str:
         label = spec.label
@@ -37,6 +39,7 @@ class IndicatorHub:
             return
         high, low, close = float(bar.high), float(bar.low), float(bar.close)
         volume = float(bar.volume)
+        self.floats[bar.symbol] = (float(bar.open), high, low, close, volume)
         latest, previous = self.latest[bar.symbol], self.previous[bar.symbol]
         for label, calculator in calculators.items():
             previous[label] = latest[label]

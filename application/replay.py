@@ -57,7 +57,10 @@ def replay(
     dataset_id: str,
     progress: Callable[[int], None] | None = None,
 ) -> ReplayResult:
-    """Create one bot per config, run every bar through them, save events session by session."""
+    """Create one bot per config, run every bar through them, then store all their events at once.
+
+    One save makes a replay atomic (a failed replay stores nothing) and batches the writes.
+    """
     if not bars:
         raise ReplayInputError("no bars to replay")
     _check_inputs(bars, configs)
@@ -67,20 +70,18 @@ def replay(
     ids = [bot_id_for(c.name, f"replay:{dataset_id}:{_config_key(c)}") for c in configs]
     app.ensure_new(ids)  # before anything is written: a repeated replay stores nothing
     for bot_id, config in zip(ids, configs, strict=True):
-        bot = app.create_bot(bot_id, config, clock.now())
+        bot = app.new_bot(bot_id, config, clock.now())
         bot.start(clock.now())
         engine.add_bot(bot)
 
-    def save_session(_day: object) -> None:
-        app.save(*engine.bots)
-
-    engine.on_new_day = save_session
     started = timer.perf_counter()
     count = engine.run(bars, progress)
     _cancel_working_orders(engine)
     app.save(*engine.bots)
     seconds = timer.perf_counter() - started
-    return ReplayResult([_result(app, runner) for runner in engine.runners.values()], count, seconds)
+    return ReplayResult(
+        [_result(app, runner) for runner in engine.runners.values()], count, seconds
+    )
 
 
 def _check_inputs(bars: Sequence[Bar], configs: Sequence[BotConfig]) -> None:

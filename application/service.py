@@ -6,11 +6,10 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import DomainEventProtocol
 
 from domain.bot import Bot, BotStatus
 from domain.config import BotConfig
@@ -41,16 +40,19 @@ def bot_id_for(name: str, discriminator: str) -> UUID:
 
 
 class OpenbellApplication(Application[UUID]):
-    """Stores Bot aggregates; persistence is chosen by the environment the composition root gives."""
+    """Stores Bot aggregates; the composition root's environment chooses the persistence."""
 
     name = "openbell"
 
     def create_bot(self, bot_id: UUID, config: BotConfig, at: datetime) -> Bot:
-        if self._exists(bot_id):
-            raise BotAlreadyExists(f"bot {bot_id} is already stored")
-        bot = Bot.create(bot_id, config, at)
+        bot = self.new_bot(bot_id, config, at)
         self.save(bot)
         return bot
+
+    def new_bot(self, bot_id: UUID, config: BotConfig, at: datetime) -> Bot:
+        """A new bot whose events are saved by the caller (a replay saves all bots at once)."""
+        self.ensure_new([bot_id])
+        return Bot.create(bot_id, config, at)
 
     def ensure_new(self, bot_ids: Sequence[UUID]) -> None:
         stored = [str(i) for i in bot_ids if self._exists(i)]
@@ -62,14 +64,14 @@ class OpenbellApplication(Application[UUID]):
 
     def get_bot(self, bot_id: UUID, version: int | None = None) -> Bot:
         try:
-            bot = self.repository.get(bot_id, version=version)
+            bot: Any = self.repository.get(bot_id, version=version)
         except AggregateNotFoundError:
             raise BotNotFound(f"no bot {bot_id}") from None
         assert isinstance(bot, Bot)
         return bot
 
-    def bot_events(self, bot_id: UUID) -> list[DomainEventProtocol[UUID]]:
-        events = list(self.events.get(bot_id))
+    def bot_events(self, bot_id: UUID) -> list[Bot.Event]:
+        events = [cast(Bot.Event, e) for e in self.events.get(bot_id)]
         if not events:
             raise BotNotFound(f"no bot {bot_id}")
         return events

@@ -88,12 +88,20 @@ class Bot(Aggregate):
         changes: dict[str, str]
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.config = BotConfig.from_dict(self.config)
+            new = BotConfig.from_dict(self.config)
+            # Capital is the bot's allocation: raising or lowering it moves cash with it.
+            aggregate.cash += new.capital - aggregate.config.capital
+            aggregate.config = new
 
     def change_config(self, config: BotConfig, at: datetime) -> None:
         held = set(self.positions) - set(config.symbols)
         if held:
             raise BotStatusConflict(f"still holds {', '.join(sorted(held))}; close it first")
+        if self.available_cash + config.capital - self.config.capital < 0:
+            raise BotStatusConflict(
+                f"capital {config.capital} is below what the bot has committed "
+                f"({self.config.capital - self.available_cash})"
+            )
         new = config.to_dict()
         changes = config_changes(self.config.to_dict(), new)
         if changes:
@@ -196,7 +204,13 @@ class Bot(Aggregate):
         reason: str
 
     def pass_risk_check(
-        self, at: datetime, symbol: str, side: Side, qty: int, price: Decimal, checks: dict[str, str]
+        self,
+        at: datetime,
+        symbol: str,
+        side: Side,
+        qty: int,
+        price: Decimal,
+        checks: dict[str, str],
     ) -> None:
         self.trigger_event(
             self.RiskCheckPassed,

@@ -1,4 +1,4 @@
-"""A bot's configuration as the domain sees it: already validated, immutable, JSON-shaped on the wire.
+"""A bot's configuration as the domain sees it: validated, immutable, JSON-shaped when stored.
 
 Validation of user input happens at the edge (application.bot_config); stored configs are trusted.
 """
@@ -26,7 +26,7 @@ INDICATOR_KINDS = tuple(CALCULATOR_PARAMS)
 
 @dataclass(frozen=True, slots=True)
 class IndicatorSpec:
-    """One indicator a bot votes with: its kind and parameters (calculator params and thresholds)."""
+    """One indicator a bot votes with: its kind, calculator params and rule thresholds."""
 
     kind: str
     params: tuple[tuple[str, Decimal], ...] = ()
@@ -43,7 +43,7 @@ class IndicatorSpec:
 
     @property
     def label(self) -> str:
-        """Human and storage key, e.g. ``RSI(14)`` or ``MACD(12,26,9)``; equal labels share a calculator."""
+        """Key such as ``RSI(14)`` or ``MACD(12,26,9)``; equal labels share one calculator."""
         values = ",".join(str(v) for v in self.calculator_params.values())
         return f"{self.kind}({values})" if values else self.kind
 

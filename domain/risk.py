@@ -37,7 +37,9 @@ class Denied:
     reason: str
 
 
-def check_entry(bot: Bot, symbol: str, price: Decimal, day: date, fee_for: FeeSchedule) -> Approved | Denied:
+def check_entry(
+    bot: Bot, symbol: str, price: Decimal, day: date, fee_for: FeeSchedule
+) -> Approved | Denied:
     """Size a buy of `symbol` at about `price`, or deny it naming the limit that binds."""
     config, rules = bot.config, bot.config.risk
     if bot.is_halted(day):
@@ -63,7 +65,10 @@ def check_entry(bot: Bot, symbol: str, price: Decimal, day: date, fee_for: FeeSc
     if qty < 1:
         one_share = limit_price + fee_for(1, limit_price)
         return Denied(
-            binding, spend, one_share, f"one share costs up to {one_share}, {binding} allows {spend}"
+            binding,
+            spend,
+            one_share,
+            f"one share costs up to {one_share}, {binding} allows {spend}",
         )
     reserved = qty * limit_price + fee_for(qty, limit_price)
     checks = {
@@ -92,7 +97,9 @@ def _open_exposures(bot: Bot) -> int:
     return len(symbols)
 
 
-def protective_prices(avg_entry: Decimal, rules: RiskRules) -> tuple[Decimal | None, Decimal | None]:
+def protective_prices(
+    avg_entry: Decimal, rules: RiskRules
+) -> tuple[Decimal | None, Decimal | None]:
     """Stop-loss and take-profit prices for a position bought at `avg_entry`."""
     stop = target = None
     if rules.stop_loss is not None:
@@ -102,7 +109,9 @@ def protective_prices(avg_entry: Decimal, rules: RiskRules) -> tuple[Decimal | N
     return stop, target
 
 
-def daily_loss_breach(bot: Bot, day: date, marks: dict[str, Decimal]) -> tuple[Decimal, Decimal] | None:
+def daily_loss_breach(
+    bot: Bot, day: date, marks: dict[str, Decimal]
+) -> tuple[Decimal, Decimal] | None:
     """(limit, today's P&L) when realised + unrealised P&L has lost the daily limit, else None."""
     fraction = bot.config.risk.max_daily_loss
     if fraction is None or bot.is_halted(day):

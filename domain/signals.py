@@ -1,11 +1,12 @@
 """Indicator votes and how a bot combines them into a buy or sell decision.
 
 Each configured indicator casts at most one vote per evaluation:
-RSI below `oversold` buys, above `overbought` sells; MACD buys while its line is above the signal line;
-SMA/EMA buy while the close is above the average; Bollinger buys below the lower band and sells above
-the upper; Stochastic %K buys below `oversold` and sells above `overbought`; volume above its SMA votes
-with the bar's direction; OBV votes with its change since the previous bar. A bot decides BUY when at
-least `min_votes` indicators vote buy and buys outnumber sells (SELL symmetrically).
+RSI below `oversold` buys, above `overbought` sells; MACD buys while its line is above the
+signal line; SMA/EMA buy while the close is above the average; Bollinger buys below the lower
+band and sells above the upper; Stochastic %K buys below `oversold` and sells above
+`overbought`; volume above its SMA votes with the bar's direction; OBV votes with its change
+since the previous bar. A bot decides BUY when at least `min_votes` indicators vote buy and
+buys outnumber sells (SELL symmetrically).
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ class VoteRule:
         if kind == "BBANDS":
             return f"close {bar.close:.2f} vs {label} bands {out[2]:.2f}..{out[0]:.2f}"
         if kind == "VOLUME_SMA":
-            return f"volume {bar.volume:.0f} vs {label} {out[0]:.0f}, bar {bar.open:.2f}->{bar.close:.2f}"
+            direction = f"bar {bar.open:.2f}->{bar.close:.2f}"
+            return f"volume {bar.volume:.0f} vs {label} {out[0]:.0f}, {direction}"
         before = "n/a" if prev is None else f"{prev[0]:.0f}"
         return f"{label} {before} -> {out[0]:.0f}"
 

@@ -9,6 +9,7 @@ Slippage moves market and stop fills against the trader; commission is per share
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from application.ports import BrokerUpdate, Clock, UpdateKind
@@ -53,12 +54,14 @@ class SimulatedBroker:
         self._seen.add(request.client_order_id)
         self._sequence += 1
         self._emit(UpdateKind.ACCEPTED, request, broker_order_id=f"sim-{self._sequence:08d}")
-        bar = self._bars.get(request.symbol)
-        if request.order_type is OrderType.OCO and bar is not None and bar.timestamp == now:
-            # Submitted at this bar's open (right after an entry fill): the rest of the bar counts.
-            if self._try_fill(request, bar, intrabar=True):
-                return
+        if request.order_type is OrderType.OCO and self._filled_in_current_bar(request, now):
+            return
         self._resting.setdefault(request.symbol, []).append(request)
+
+    def _filled_in_current_bar(self, request: OrderRequest, now: datetime) -> bool:
+        """An OCO sent at a bar's open (right after an entry fill) meets the rest of that bar."""
+        bar = self._bars.get(request.symbol)
+        return bar is not None and bar.timestamp == now and self._try_fill(request, bar, True)
 
     def cancel(self, client_order_id: str) -> None:
         for orders in self._resting.values():

@@ -15,7 +15,8 @@ import orjson
 
 from application.audit import local_time, state_summary, timeline
 from application.bot_config import InvalidBotConfig, parse_bot_config
-from application.replay import ReplayResult, replay as run_replay
+from application.replay import ReplayResult
+from application.replay import replay as run_replay
 from application.service import OpenbellApplication
 from domain.calendar import NEW_YORK
 from domain.config import BotConfig
@@ -182,7 +183,12 @@ def list_bots(args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             [
-                {"id": b.id, "name": b.name, "status": b.status, "created_at": b.created_at.isoformat()}
+                {
+                    "id": b.id,
+                    "name": b.name,
+                    "status": b.status,
+                    "created_at": b.created_at.isoformat(),
+                }
                 for b in bots
             ]
         )

@@ -18,16 +18,19 @@ def _default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def print_json(payload: Any, out: TextIO = sys.stdout) -> None:
-    out.write(orjson.dumps(payload, default=_default, option=orjson.OPT_INDENT_2).decode() + "\n")
+def print_json(payload: Any, out: TextIO | None = None) -> None:
+    (out or sys.stdout).write(
+        orjson.dumps(payload, default=_default, option=orjson.OPT_INDENT_2).decode() + "\n"
+    )
 
 
 class ProgressBar:
     """Redraws one line on stderr when it is a terminal; silent otherwise (pipes, CI)."""
 
-    def __init__(self, total: int, label: str, stream: TextIO = sys.stderr) -> None:
-        self.total, self.label, self.stream = max(total, 1), label, stream
-        self.enabled = stream.isatty()
+    def __init__(self, total: int, label: str, stream: TextIO | None = None) -> None:
+        self.total, self.label = max(total, 1), label
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
 
     def __call__(self, done: int) -> None:
         if not self.enabled:
