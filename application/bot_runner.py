@@ -16,6 +16,7 @@ from domain.risk import CENT, Approved, check_entry, daily_loss_breach, protecti
 from domain.signals import BarView, VoteRule, decide
 
 ONE_MINUTE = timedelta(minutes=1)
+_ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
 
 
 class BotRunner:
@@ -26,7 +27,7 @@ class BotRunner:
         self.rules: list[VoteRule] = []
         self.last_decision: dict[str, Side | None] = {}
         self.marks: dict[str, Decimal] = {}
-        self._windows: dict[date, tuple[datetime, datetime] | None] = {}
+        self._window: tuple[datetime, datetime, datetime] | None = None
         self._flattened: set[tuple[str, date]] = set()
         self.equity = EquityTracker(bot.config.capital)
         self.configure()
@@ -38,32 +39,43 @@ class BotRunner:
             for spec in config.indicators:
                 self.hub.register(symbol, spec)
         self._step = config.trading_frequency // 60
-        self._windows.clear()
+        self._day: date | None = None  # the window is recomputed on the next bar
 
     # ---- bars --------------------------------------------------------------------------------
 
-    def on_bar(self, bar: Bar, day: date) -> None:
+    def on_bar(self, bar: Bar, day: date, closed: datetime) -> None:
+        """Act on a bar that closed at `closed` on trading day `day` (New York)."""
         bot = self.bot
         self.marks[bar.symbol] = bar.close
         if bar.symbol in bot.positions:
             self._check_daily_loss(day)
             if bot.is_halted(day):
                 self._flatten_once(bar, day, Intent.HALT, "daily loss limit reached")
-        window = self._window(day)
-        if window is None or bot.status not in (BotStatus.RUNNING, BotStatus.PAUSED):
+        if day != self._day:
+            self._enter_day(day)
+        window = self._window
+        if window is None or bot.status not in _ACTIVE:
             return
-        start, end = window
-        closed = bar.timestamp + ONE_MINUTE
+        start, end, flatten_from = window
         if closed <= start or closed > end:
             return
-        if closed >= end - ONE_MINUTE:
+        if closed >= flatten_from:
             # The last minute is for flattening: its market orders fill inside the window.
             if bot.config.flatten_at_end:
                 self._flatten_once(bar, day, Intent.FLATTEN, "trading window ends")
             return
-        steps = (closed - start) // ONE_MINUTE
-        if bot.status is BotStatus.RUNNING and steps % self._step == 0:
+        if bot.status is BotStatus.RUNNING and (
+            self._step == 1 or (closed - start) // ONE_MINUTE % self._step == 0
+        ):
             self._evaluate(bar, day)
+
+    def _enter_day(self, day: date) -> None:
+        session = session_on(day)
+        config = self.bot.config
+        bounds = session and window_on(session, config.window_start, config.window_end)
+        self._day = day
+        # (start, end, flatten_from) in UTC, or None when the bot does not trade that day.
+        self._window = (bounds[0], bounds[1], bounds[1] - ONE_MINUTE) if bounds else None
 
     def _flatten_once(self, bar: Bar, day: date, intent: Intent, why: str) -> None:
         if (bar.symbol, day) not in self._flattened:
@@ -77,21 +89,9 @@ class BotRunner:
         elif bot.cash != self.equity.peak:
             self.equity.mark(bot.cash)
 
-    def _window(self, day: date) -> tuple[datetime, datetime] | None:
-        if day not in self._windows:
-            session = session_on(day)
-            config = self.bot.config
-            self._windows[day] = (
-                None
-                if session is None
-                else window_on(session, config.window_start, config.window_end)
-            )
-        return self._windows[day]
-
     def _evaluate(self, bar: Bar, day: date) -> None:
         latest, previous = self.hub.latest[bar.symbol], self.hub.previous[bar.symbol]
-        bar_open, _, _, close, volume = self.hub.floats[bar.symbol]
-        view = BarView(bar_open, close, volume)
+        view = self.hub.views[bar.symbol]
         votes = []
         for rule in self.rules:
             out = latest[rule.label]

@@ -73,10 +73,11 @@ class TradingEngine:
         for runner in runners:
             if runner.bot.orders:
                 runner.expire_stale_entries(bar.symbol)
-        clock.set(bar.timestamp + BAR_LENGTH)
+        closed = bar.timestamp + BAR_LENGTH
+        clock.set(closed)
         self.hub.update(bar)
         for runner in runners:
-            runner.on_bar(bar, day)
+            runner.on_bar(bar, day, closed)
         self.dispatch_updates()
         for runner in runners:
             runner.mark_equity()

@@ -7,6 +7,7 @@ from typing import Any
 from domain.bars import Bar
 from domain.config import IndicatorSpec
 from domain.indicators import make_indicator
+from domain.signals import BarView
 
 Outputs = tuple[float, ...]
 
@@ -19,8 +20,8 @@ class IndicatorHub:
         self.latest: dict[str, dict[str, Outputs | None]] = {}
         self.previous: dict[str, dict[str, Outputs | None]] = {}
         self.output_names: dict[str, tuple[str, ...]] = {}
-        # The last bar of each symbol as floats (open, high, low, close, volume), converted once.
-        self.floats: dict[str, tuple[float, float, float, float, float]] = {}
+        # The last bar of each symbol as floats, converted once for every calculator and bot.
+        self.views: dict[str, BarView] = {}
 
     def register(self, symbol: str, spec: IndicatorSpec) -> str:
         label = spec.label
@@ -39,7 +40,7 @@ class IndicatorHub:
             return
         high, low, close = float(bar.high), float(bar.low), float(bar.close)
         volume = float(bar.volume)
-        self.floats[bar.symbol] = (float(bar.open), high, low, close, volume)
+        self.views[bar.symbol] = BarView.of(float(bar.open), high, low, close, volume)
         latest, previous = self.latest[bar.symbol], self.previous[bar.symbol]
         for label, calculator in calculators.items():
             previous[label] = latest[label]

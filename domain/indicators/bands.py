@@ -23,19 +23,17 @@ class BBands:
     deviation is accurate too, also for nearly flat windows at high prices). The
     reference moves to the newest close once every `period` bars, and at once when the
     variance comes out tiny next to the squared deviations the sums have carried:
-    amortised O(1) per bar. A window of identical closes has a deviation of exactly 0, as in
-    TA-Lib; a variance that rounds below 0 is taken as 0.
+    amortised O(1) per bar. A window of identical closes thus has a deviation of exactly
+    0, as in TA-Lib; a variance that rounds below 0 is taken as 0.
     """
 
     __slots__ = (
         "_buf",
         "_countdown",
         "_inv",
-        "_last",
         "_n",
         "_peak",
         "_ref",
-        "_run",
         "_sum",
         "_sum_dev",
         "_sum_dev2",
@@ -57,8 +55,6 @@ class BBands:
         self._sum_dev = 0.0  # sum of (close - ref) over the window
         self._sum_dev2 = 0.0  # sum of (close - ref) ** 2 over the window
         self._peak = 0.0  # largest _sum_dev2 since the reference was set: its error scale
-        self._last = 0.0
-        self._run = 0  # how many of the latest closes are identical
         self._countdown = period  # windows left before the deviation sums are re-centred
 
     def update(
@@ -66,14 +62,7 @@ class BBands:
     ) -> tuple[float, ...] | None:
         buf = self._buf
         buf.append(close)
-        if close == self._last:
-            run = self._run + 1
-            self._run = run
-        else:
-            self._last = close
-            self._run = run = 1
-        period = self.period
-        if len(buf) < period:
+        if len(buf) < self.period:
             self._warm_up(close)
             return None
 
@@ -85,21 +74,18 @@ class BBands:
         if sum_dev2 > peak:
             self._peak = peak = sum_dev2
         middle = total / self._n
-        if run >= period:
-            width = 0.0
-        else:
-            inv = self._inv
+        inv = self._inv
+        mean_dev = sum_dev * inv
+        variance = sum_dev2 * inv - mean_dev * mean_dev
+        if variance < peak * inv * CANCELLATION:
+            # Too few digits survive: the sums once held deviations far larger than this
+            # window's (a tight or flat window after a move). Recompute around it.
+            self._recentre()
+            sum_dev = self._sum_dev
+            sum_dev2 = self._sum_dev2
             mean_dev = sum_dev * inv
             variance = sum_dev2 * inv - mean_dev * mean_dev
-            if variance < peak * inv * CANCELLATION:
-                # Too few digits survive: the sums once held deviations far larger than
-                # this window's (a tight window after a move, or far from the reference).
-                self._recentre()
-                sum_dev = self._sum_dev
-                sum_dev2 = self._sum_dev2
-                mean_dev = sum_dev * inv
-                variance = sum_dev2 * inv - mean_dev * mean_dev
-            width = sqrt(variance) * self.std if variance > 0.0 else 0.0
+        width = sqrt(variance) * self.std if variance > 0.0 else 0.0
 
         oldest = buf.popleft()
         self._sum = total - oldest

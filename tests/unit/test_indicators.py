@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -149,6 +150,16 @@ def test_bbands_collapse_on_a_flat_window_even_after_movement() -> None:
     out = closes(BBands(3, 2.0), [7.3, 1.1, 9.9, 4.4, 4.4, 4.4, 4.4])
     upper, middle, lower = out[-1] or ()
     assert upper == middle == lower == pytest.approx(4.4, abs=1e-12)
+
+
+def test_bbands_stay_accurate_for_a_tight_window_after_a_big_move() -> None:
+    # The last window (five closes 1e-11 apart) comes before any periodic re-centring.
+    values = [1.0, 1.9, 0.6, 1.4] + [1.3 + i * 1e-11 for i in range(5)]
+    upper, middle, _ = closes(BBands(5, 1.0), values)[-1] or ()
+    tight = [Fraction(v) for v in values[-5:]]
+    mean = sum(tight) / 5
+    exact = math.sqrt(float(sum((v - mean) ** 2 for v in tight) / 5))
+    assert upper - middle == pytest.approx(exact, rel=1e-4)
 
 
 def test_bbands_stay_accurate_for_tiny_moves_at_a_high_price() -> None:

@@ -9,7 +9,7 @@ def rule(kind, **params):
     return VoteRule(IndicatorSpec(kind, tuple((k, Decimal(v)) for k, v in params.items())))
 
 
-FLAT = BarView(open=100.0, close=100.0, volume=1000.0)
+FLAT = BarView(open=100.0, high=100.0, low=100.0, close=100.0, volume=1000.0)
 
 
 def test_rsi_votes_buy_when_oversold_and_sell_when_overbought():
@@ -41,7 +41,7 @@ def test_bollinger_buys_below_the_lower_band_and_sells_above_the_upper():
 
 def test_volume_votes_with_the_bar_direction_only_when_above_its_average():
     volume = rule("VOLUME_SMA", period=20)
-    up = BarView(open=99.0, close=100.0, volume=2000.0)
+    up = BarView(open=99.0, high=100.0, low=99.0, close=100.0, volume=2000.0)
     assert volume.vote((1500.0,), None, up) == BUY
     assert volume.vote((2500.0,), None, up) == NONE
 
