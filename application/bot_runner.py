@@ -8,12 +8,12 @@ from decimal import Decimal
 from application.equity import EquityTracker
 from application.indicator_hub import IndicatorHub
 from application.ports import Broker, BrokerUpdate, Clock, UpdateKind
-from domain.bars import Bar
+from domain.bars import Bar, BarFloats
 from domain.bot import Bot, BotStatus
 from domain.calendar import session_on, window_on
 from domain.orders import Intent, OrderRequest, OrderType, Side, client_order_id
 from domain.risk import CENT, Approved, check_entry, daily_loss_breach, protective_prices
-from domain.signals import BarView, VoteRule, decide
+from domain.signals import VoteRule, decide
 
 ONE_MINUTE = timedelta(minutes=1)
 _ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
@@ -48,6 +48,7 @@ class BotRunner:
         bot = self.bot
         self.marks[bar.symbol] = bar.close
         if bar.symbol in bot.positions:
+            self.equity.mark(bot.equity(self.marks))
             self._check_daily_loss(day)
             if bot.is_halted(day):
                 self._flatten_once(bar, day, Intent.HALT, "daily loss limit reached")
@@ -82,13 +83,6 @@ class BotRunner:
             self._flattened.add((bar.symbol, day))
             self._flatten(bar, intent, why)
 
-    def mark_equity(self) -> None:
-        bot = self.bot
-        if bot.positions:
-            self.equity.mark(bot.equity(self.marks))
-        elif bot.cash != self.equity.peak:
-            self.equity.mark(bot.cash)
-
     def _evaluate(self, bar: Bar, day: date) -> None:
         latest, previous = self.hub.latest[bar.symbol], self.hub.previous[bar.symbol]
         view = self.hub.views[bar.symbol]
@@ -113,7 +107,7 @@ class BotRunner:
         else:
             self._exit(bar, Intent.EXIT)
 
-    def _record_signal(self, bar: Bar, side: Side, votes: list[int], view: BarView) -> None:
+    def _record_signal(self, bar: Bar, side: Side, votes: list[int], view: BarFloats) -> None:
         latest, previous = self.hub.latest[bar.symbol], self.hub.previous[bar.symbol]
         values: dict[str, Decimal] = {"close": bar.close}
         explained: dict[str, str] = {}
@@ -239,6 +233,7 @@ class BotRunner:
                 bot.accept_order(update.at, update.client_order_id, update.broker_order_id)
         elif update.kind is UpdateKind.FILLED:
             bot.record_fill(update.at, update.client_order_id, update.qty, update.price, update.fee)
+            self.equity.mark(bot.equity(self.marks))
             if order.intent is Intent.ENTRY and order.remaining == 0:
                 self._protect(order.symbol, update.at)
         elif update.kind is UpdateKind.CANCELED:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from application.bot_runner import BotRunner
 from application.indicator_hub import IndicatorHub
-from application.ports import Broker
+from application.ports import Broker, BrokerUpdate
 from domain.bars import BAR_LENGTH, Bar
 from domain.bot import Bot
 
@@ -69,7 +69,8 @@ class TradingEngine:
         clock, broker = self.clock, self.broker
         clock.set(bar.timestamp)
         broker.observe(bar)
-        self.dispatch_updates()
+        if updates := broker.poll_updates():
+            self._dispatch(updates)
         for runner in runners:
             if runner.bot.orders:
                 runner.expire_stale_entries(bar.symbol)
@@ -78,9 +79,8 @@ class TradingEngine:
         self.hub.update(bar)
         for runner in runners:
             runner.on_bar(bar, day, closed)
-        self.dispatch_updates()
-        for runner in runners:
-            runner.mark_equity()
+        if updates := broker.poll_updates():
+            self._dispatch(updates)
 
     def _trading_day(self, moment: datetime) -> date:
         # Compare against the day's bounds in UTC rather than converting every bar's timezone.
@@ -96,11 +96,17 @@ class TradingEngine:
         return self._day
 
     def dispatch_updates(self) -> None:
-        while updates := self.broker.poll_updates():
+        if updates := self.broker.poll_updates():
+            self._dispatch(updates)
+
+    def _dispatch(self, updates: list[BrokerUpdate]) -> None:
+        # Handling an update may place orders whose own updates follow in the next batch.
+        while updates:
             for update in updates:
                 runner = self._runner_for(update.client_order_id)
                 if runner is not None:
                     runner.on_update(update)
+            updates = self.broker.poll_updates()
 
     def _runner_for(self, client_order_id: str) -> BotRunner | None:
         # Client order ids start "ob-<12 hex of the bot id>-": see domain.orders.client_order_id.

@@ -2,46 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
-from domain.bars import Bar
+from domain.bars import Bar, BarFloats
 from domain.config import IndicatorSpec
 from domain.indicators import make_indicator
-from domain.signals import BarView
 
 Outputs = tuple[float, ...]
+Update = Callable[[float, float, float, float], Outputs | None]
 
 
 class IndicatorHub:
     """Updates each calculator once per bar and keeps its latest and previous outputs."""
 
     def __init__(self) -> None:
-        self._calculators: dict[str, dict[str, Any]] = {}
+        # Per symbol: (label, bound update) pairs, the hot loop's only data.
+        self._updates: dict[str, list[tuple[str, Update]]] = {}
         self.latest: dict[str, dict[str, Outputs | None]] = {}
         self.previous: dict[str, dict[str, Outputs | None]] = {}
         self.output_names: dict[str, tuple[str, ...]] = {}
         # The last bar of each symbol as floats, converted once for every calculator and bot.
-        self.views: dict[str, BarView] = {}
+        self.views: dict[str, BarFloats] = {}
 
     def register(self, symbol: str, spec: IndicatorSpec) -> str:
         label = spec.label
-        calculators = self._calculators.setdefault(symbol, {})
-        if label not in calculators:
+        latest = self.latest.setdefault(symbol, {})
+        if label not in latest:
             calculator = make_indicator(spec.kind, spec.calculator_params)
-            calculators[label] = calculator
+            self._updates.setdefault(symbol, []).append((label, calculator.update))
             self.output_names[label] = tuple(calculator.outputs)
-            self.latest.setdefault(symbol, {})[label] = None
+            latest[label] = None
             self.previous.setdefault(symbol, {})[label] = None
         return label
 
+    def labels(self, symbol: str) -> list[str]:
+        return [label for label, _ in self._updates.get(symbol, ())]
+
     def update(self, bar: Bar) -> None:
-        calculators = self._calculators.get(bar.symbol)
-        if not calculators:
+        updates = self._updates.get(bar.symbol)
+        if not updates:
             return
-        high, low, close = float(bar.high), float(bar.low), float(bar.close)
-        volume = float(bar.volume)
-        self.views[bar.symbol] = BarView.of(float(bar.open), high, low, close, volume)
+        view = self.views[bar.symbol] = bar.floats or bar.as_floats()
+        _, high, low, close, volume = view
         latest, previous = self.latest[bar.symbol], self.previous[bar.symbol]
-        for label, calculator in calculators.items():
+        for label, update in updates:
             previous[label] = latest[label]
-            latest[label] = calculator.update(high, low, close, volume)
+            latest[label] = update(high, low, close, volume)

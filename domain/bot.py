@@ -480,6 +480,11 @@ class Bot(Aggregate):
             self.trade_day = day
             self.day_realized = Decimal(0)
 
+    def collect_events(self) -> list[Any]:
+        # The library pops one event at a time from the front: quadratic for a replay's batch.
+        collected, self._pending_events = self._pending_events, []
+        return collected
+
     # ---- queries ---------------------------------------------------------------------------
 
     @property

@@ -12,28 +12,14 @@ buys outnumber sells (SELL symmetrically).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
+from domain.bars import BarFloats
 from domain.config import IndicatorSpec
 from domain.orders import Side
 
 Outputs = tuple[float, ...]
+BarView = BarFloats  # what a vote rule sees of the bar
 BUY, NONE, SELL = 1, 0, -1
-
-
-class BarView(NamedTuple):
-    """A bar as floats, converted once per bar and shared by every bot's rules."""
-
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-
-    @classmethod
-    def of(cls, o: float, h: float, lo: float, c: float, v: float) -> BarView:
-        # tuple.__new__ skips the generated __new__: half the cost on the per-bar path.
-        return tuple.__new__(cls, (o, h, lo, c, v))
 
 
 class VoteRule:
@@ -48,7 +34,7 @@ class VoteRule:
         self.low = float(params.get("oversold", 30))
         self.high = float(params.get("overbought", 70))
 
-    def vote(self, out: Outputs, prev: Outputs | None, bar: BarView) -> int:
+    def vote(self, out: Outputs, prev: Outputs | None, bar: BarFloats) -> int:
         kind = self.spec.kind
         if kind == "RSI" or kind == "STOCH":
             value = out[0]
@@ -68,7 +54,7 @@ class VoteRule:
             return NONE
         return BUY if out[0] > prev[0] else SELL if out[0] < prev[0] else NONE
 
-    def explain(self, out: Outputs, prev: Outputs | None, bar: BarView) -> str:
+    def explain(self, out: Outputs, prev: Outputs | None, bar: BarFloats) -> str:
         kind, label = self.spec.kind, self.label
         if kind == "RSI":
             return _threshold(f"{label} {out[0]:.2f}", out[0], self.low, self.high)

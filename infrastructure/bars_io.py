@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from domain.bars import Bar
+from domain.bars import Bar, BarFloats
 
 __all__ = ["COLUMNS", "BarsFileError", "load_bars", "write_bars_csv"]
 
@@ -92,6 +92,7 @@ class _Columns:
     low: _Objects
     close: _Objects
     volume: _Ints
+    exact_floats: dict[str, _Floats]  # float(Decimal) of each price, for the indicators
 
 
 def load_bars(paths: Sequence[Path]) -> list[Bar]:
@@ -112,6 +113,10 @@ def load_bars(paths: Sequence[Path]) -> list[Bar]:
         arrays = [getattr(part, name) for part in parts]
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
+    def cat_floats(name: str) -> Any:
+        arrays = [part.exact_floats[name] for part in parts]
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
     symbol, ns = cat("symbol"), cat("ns")
     file_index = np.repeat(np.arange(len(parts)), [len(part.ns) for part in parts])
     row = np.concatenate([np.arange(len(part.ns)) for part in parts])
@@ -123,6 +128,15 @@ def load_bars(paths: Sequence[Path]) -> list[Bar]:
     sorted_ns = ns[order]
     unique_ns, inverse = np.unique(sorted_ns, return_inverse=True)
     stamps = [_EPOCH + timedelta(microseconds=n // 1000) for n in unique_ns.tolist()]
+    volumes = cat("volume")[order]
+    floats = map(
+        BarFloats._make,
+        zip(
+            *(cat_floats(name)[order].tolist() for name in PRICE_COLUMNS),
+            volumes.astype(np.float64).tolist(),
+            strict=True,
+        ),
+    )
     return list(
         map(
             Bar,
@@ -132,7 +146,8 @@ def load_bars(paths: Sequence[Path]) -> list[Bar]:
             cat("high")[order].tolist(),
             cat("low")[order].tolist(),
             cat("close")[order].tolist(),
-            cat("volume")[order].tolist(),
+            volumes.tolist(),
+            floats,
         )
     )
 
@@ -310,7 +325,7 @@ def _validate(source: _Source, frame: pd.DataFrame) -> _Columns:
     volume = _volumes(frame["volume"], fail)
 
     (o, o_shown), (h, h_shown), (lo, lo_shown), (c, c_shown) = (
-        (floats, shown) for floats, shown, _ in parsed.values()
+        (floats, shown) for floats, shown, _, _ in parsed.values()
     )
     if (row := _first(h < lo)) is not None:
         raise fail(f"high {h_shown(row)} is below low {lo_shown(row)}", row)
@@ -320,7 +335,7 @@ def _validate(source: _Source, frame: pd.DataFrame) -> _Columns:
                 f"{name} {shown(row)} is outside [low {lo_shown(row)}, high {h_shown(row)}]",
                 row,
             )
-    decimals = {name: exact for name, (_, _, exact) in parsed.items()}
+    decimals = {name: exact for name, (_, _, exact, _) in parsed.items()}
     # Floats cannot see differences below their precision, and Parquet rounding to 6
     # places can reach zero: re-check ties and tiny lows on the exact Decimals.
     suspect = (o == h) | (o == lo) | (c == h) | (c == lo) | (h == lo) | (lo < 1e-5)
@@ -342,6 +357,7 @@ def _validate(source: _Source, frame: pd.DataFrame) -> _Columns:
         low=decimals["low"],
         close=decimals["close"],
         volume=volume,
+        exact_floats={name: exact_floats for name, (_, _, _, exact_floats) in parsed.items()},
     )
 
 
@@ -394,8 +410,8 @@ def _timestamps(column: pd.Series, fail: _Fail) -> _Ints:
 
 def _prices(
     column: pd.Series, name: str, is_csv: bool, fail: _Fail
-) -> tuple[_Floats, Callable[[int], str], _Objects]:
-    """(floats for the vectorised checks, row -> value as written, exact Decimals)."""
+) -> tuple[_Floats, Callable[[int], str], _Objects, _Floats]:
+    """(floats for the checks, row -> value as written, exact Decimals, float of each Decimal)."""
     if pd.api.types.is_float_dtype(column.dtype) or pd.api.types.is_integer_dtype(column.dtype):
         floats = np.asarray(column.to_numpy(dtype=float, na_value=np.nan), dtype=np.float64)
         to_decimal: Callable[[Any], Decimal] = _decimal_from_number
@@ -434,7 +450,10 @@ def _prices(
         except (InvalidOperation, ValueError, TypeError):
             row = int(np.flatnonzero(codes == i)[0])
             raise fail(f"{name} price {shown(row)} is not a number", row) from None
-    return floats, shown, np.asarray(unique_decimals[codes], dtype=object)
+    # float(Decimal) is correctly rounded, so these equal what any other source of the same
+    # Decimal would compute: indicator values do not depend on where a bar came from.
+    unique_exact = np.array([float(d) for d in unique_decimals], dtype=np.float64)
+    return floats, shown, np.asarray(unique_decimals[codes], dtype=object), unique_exact[codes]
 
 
 def _decimal_from_number(value: float) -> Decimal:

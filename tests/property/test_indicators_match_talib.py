@@ -12,18 +12,20 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
 import talib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from talib._ta_lib import MA_Type
 
 from domain.indicators import KINDS, make_indicator
 from infrastructure.indicator_series import compute_series
 
 TOLERANCE = 1e-9
 SETTINGS = settings(
-    max_examples=60,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -122,6 +124,17 @@ def test_every_kind_has_a_parameter_strategy() -> None:
     assert set(PARAMS) == set(KINDS)
 
 
+@settings(max_examples=50, deadline=None)
+@given(bars=ohlcv())
+def test_generated_bars_are_plausible(bars: pd.DataFrame) -> None:
+    assert len(bars) >= 1
+    assert (bars[["open", "high", "low", "close"]] > 0).all().all()
+    assert (bars["high"] >= bars[["open", "close"]].max(axis=1)).all()
+    assert (bars["low"] <= bars[["open", "close"]].min(axis=1)).all()
+    assert (bars["volume"] >= 0).all()
+    assert (bars["volume"] == bars["volume"].round()).all()
+
+
 def assert_stream_matches_series(bars: pd.DataFrame, kind: str, params: dict[str, Any]) -> None:
     calc = make_indicator(kind, params)
     expected = compute_series(bars, kind, params)
@@ -153,7 +166,9 @@ def test_streaming_matches_talib_after_warmup(kind: str, data: st.DataObject) ->
     assert_stream_matches_series(bars, kind, params)
 
 
-def talib_direct(bars: pd.DataFrame, kind: str, params: dict[str, Any]) -> list[np.ndarray]:
+def talib_direct(
+    bars: pd.DataFrame, kind: str, params: dict[str, Any]
+) -> list[npt.NDArray[np.float64]]:
     high, low, close, volume = (
         bars[c].to_numpy(dtype="float64") for c in ("high", "low", "close", "volume")
     )
@@ -167,9 +182,20 @@ def talib_direct(bars: pd.DataFrame, kind: str, params: dict[str, Any]) -> list[
         return list(talib.MACD(close, params["fast"], params["slow"], params["signal"]))
     if kind == "BBANDS":
         std = float(params["std"])
-        return list(talib.BBANDS(close, params["period"], std, std, 0))
+        return list(talib.BBANDS(close, params["period"], std, std, MA_Type.SMA))
     if kind == "STOCH":
-        return list(talib.STOCH(high, low, close, params["k"], params["smooth"], 0, params["d"], 0))
+        return list(
+            talib.STOCH(
+                high,
+                low,
+                close,
+                params["k"],
+                params["smooth"],
+                MA_Type.SMA,
+                params["d"],
+                MA_Type.SMA,
+            )
+        )
     if kind == "VOLUME_SMA":
         return [talib.SMA(volume, timeperiod=params["period"])]
     assert kind == "OBV"
@@ -177,7 +203,7 @@ def talib_direct(bars: pd.DataFrame, kind: str, params: dict[str, Any]) -> list[
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_compute_series_gives_talib_numbers(kind: str, data: st.DataObject) -> None:
     bars = data.draw(ohlcv(max_size=200), label="bars")

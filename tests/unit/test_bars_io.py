@@ -470,3 +470,21 @@ def test_100k_rows_load_quickly(tmp_path: Path) -> None:
         assert len(loaded) == 100_000
         assert elapsed < 2.0, f"{path.name}: {elapsed:.2f}s"  # ~0.4 s here; slack for CI
     assert loaded == sorted(bars, key=lambda b: (b.timestamp, b.symbol))
+
+
+def test_loaded_bars_carry_floats_equal_to_their_decimals(tmp_path):
+    path = tmp_path / "bars.csv"
+    path.write_text(
+        "timestamp,symbol,open,high,low,close,volume\n"
+        "2024-11-01T13:30:00Z,AAPL,187.20,187.35,187.05,187.30,1200\n"
+        "2024-11-01T13:31:00Z,AAPL,187.30,187.30,0.1,0.3,7\n"
+    )
+    for bar in load_bars([path]):
+        assert bar.floats == (
+            float(bar.open),
+            float(bar.high),
+            float(bar.low),
+            float(bar.close),
+            float(bar.volume),
+        )
+        assert bar.floats == bar.as_floats()

@@ -138,7 +138,7 @@ def test_bots_sharing_an_indicator_share_one_calculator_and_own_their_positions(
     engine = engine_with([config(name="a"), config(name="b")], et(DAY, 9, 30))
     for b in rising_after_flat():
         engine.on_bar(b)
-    assert list(engine.hub._calculators["AAPL"]) == ["SMA(3)"]
+    assert engine.hub.labels("AAPL") == ["SMA(3)"]
     first, second = engine.bots
     assert first.positions["AAPL"].qty > 0 and second.positions["AAPL"].qty > 0
     assert {o.client_order_id[:15] for o in of_type(first, Bot.OrderSubmitted)} != {
