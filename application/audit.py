@@ -118,6 +118,7 @@ _EXPLAINERS: dict[str, Any] = {
     "Paused": lambda e: "paused",
     "Resumed": lambda e: "resumed",
     "Stopped": lambda e: f"stopped: {e.reason}",
+    "Archived": lambda e: "archived (history kept)",
     "Errored": lambda e: f"error: {e.reason}",
     "SignalGenerated": _signal,
     "RiskCheckPassed": _risk_passed,

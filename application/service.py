@@ -11,7 +11,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
 
-from domain.bot import Bot, BotStatus
+from domain.bot import Bot
 from domain.config import BotConfig
 
 BOT_NAMESPACE = UUID("6f0e3c8e-2c43-5b7a-9d7e-0b3e11f0be11")
@@ -24,6 +24,17 @@ class BotNotFound(LookupError):
 
 class BotAlreadyExists(ValueError):
     """A deterministic bot id that is already stored (e.g. the same replay into the same store)."""
+
+
+LIFECYCLE_COMMANDS = ("start", "pause", "resume", "stop", "archive")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What a command wrote: the bot and the position of its last event in the store."""
+
+    bot_id: UUID
+    position: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +55,26 @@ class OpenbellApplication(Application[UUID]):
 
     name = "openbell"
 
-    def create_bot(self, bot_id: UUID, config: BotConfig, at: datetime) -> Bot:
-        bot = self.new_bot(bot_id, config, at)
-        self.save(bot)
-        return bot
+    def create_bot(self, bot_id: UUID, config: BotConfig, at: datetime) -> CommandResult:
+        return self._save(self.new_bot(bot_id, config, at))
+
+    def change_config(self, bot_id: UUID, config: BotConfig, at: datetime) -> CommandResult:
+        bot = self.get_bot(bot_id)
+        bot.change_config(config, at)
+        return self._save(bot)
+
+    def run_command(self, bot_id: UUID, command: str, at: datetime) -> CommandResult:
+        """start, pause, resume, stop or archive; BotStatusConflict when the status forbids it."""
+        if command not in LIFECYCLE_COMMANDS:
+            raise ValueError(f"unknown command {command!r}")
+        bot = self.get_bot(bot_id)
+        getattr(bot, command)(at)
+        return self._save(bot)
+
+    def _save(self, bot: Bot) -> CommandResult:
+        recordings = self.save(bot)
+        position = max((r.notification.id for r in recordings), default=None)
+        return CommandResult(bot.id, position)
 
     def new_bot(self, bot_id: UUID, config: BotConfig, at: datetime) -> Bot:
         """A new bot whose events are saved by the caller (a replay saves all bots at once)."""
@@ -107,12 +134,6 @@ class OpenbellApplication(Application[UUID]):
         if not count:
             raise BotNotFound(f"no bot {bot_id}")
         return sha.hexdigest(), count
-
-    def set_status(self, bot_id: UUID, command: str, at: datetime) -> BotStatus:
-        bot = self.get_bot(bot_id)
-        getattr(bot, command)(at)
-        self.save(bot)
-        return bot.status
 
     def _exists(self, bot_id: UUID) -> bool:
         return bool(self.recorder.select_events(bot_id, limit=1))

@@ -27,6 +27,7 @@ class BotStatus(StrEnum):
     PAUSED = "paused"
     STOPPED = "stopped"
     ERRORED = "errored"
+    ARCHIVED = "archived"
 
 
 class BotStatusConflict(Exception):
@@ -50,6 +51,7 @@ _ALLOWED: dict[str, tuple[BotStatus, ...]] = {
     "pause": (BotStatus.RUNNING,),
     "resume": (BotStatus.PAUSED,),
     "stop": (BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.ERRORED, BotStatus.CREATED),
+    "archive": (BotStatus.CREATED, BotStatus.STOPPED, BotStatus.ERRORED),
 }
 
 
@@ -94,6 +96,8 @@ class Bot(Aggregate):
             aggregate.config = new
 
     def change_config(self, config: BotConfig, at: datetime) -> None:
+        if self.status is BotStatus.ARCHIVED:
+            raise BotStatusConflict("cannot change the config of an archived bot")
         held = set(self.positions) - set(config.symbols)
         if held:
             raise BotStatusConflict(f"still holds {', '.join(sorted(held))}; close it first")
@@ -130,6 +134,17 @@ class Bot(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = BotStatus.ERRORED
+
+    class Archived(Event):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = BotStatus.ARCHIVED
+
+    def archive(self, at: datetime) -> None:
+        """Retire the bot; its history stays. Only a stopped bot that holds nothing."""
+        self._check_status("archive")
+        if self.positions or self.orders:
+            raise BotStatusConflict("cannot archive a bot with open positions or working orders")
+        self.trigger_event(self.Archived, timestamp=at)
 
     def start(self, at: datetime) -> None:
         self._check_status("start")
@@ -367,6 +382,7 @@ class Bot(Aggregate):
         fee: Decimal
         filled_qty: int
         remaining_qty: int
+        realized_pnl: Decimal | None  # sells: net of this fill's fee and its cost basis
 
         def apply(self, aggregate: Any) -> None:
             aggregate._apply_fill(self)
@@ -397,6 +413,9 @@ class Bot(Aggregate):
         self._check_fill(order, qty, price, fee)
         held = self.positions.get(order.symbol)
         filled = order.filled_qty + qty
+        pnl = None
+        if order.side is Side.SELL and held is not None:
+            pnl = price * qty - fee - held.cost_of(qty)
         event_class = self.OrderFilled if filled == order.qty else self.OrderPartiallyFilled
         self.trigger_event(
             event_class,
@@ -409,6 +428,7 @@ class Bot(Aggregate):
             fee=fee,
             filled_qty=filled,
             remaining_qty=order.qty - filled,
+            realized_pnl=pnl,
         )
         if order.side is Side.BUY and held is None:
             self.trigger_event(
@@ -461,7 +481,9 @@ class Bot(Aggregate):
             self.cash += notional - fill.fee
             held = self.positions[fill.symbol]
             basis = held.cost_of(fill.qty)
-            pnl = notional - fill.fee - basis
+            pnl = (
+                fill.realized_pnl if fill.realized_pnl is not None else notional - fill.fee - basis
+            )
             held.qty -= fill.qty
             held.cost -= basis
             held.realized += pnl

@@ -167,3 +167,39 @@ def test_capital_cannot_drop_below_what_is_committed():
     bot.record_fill(T0, "b1", 50, Decimal("100"), Decimal(0))
     with pytest.raises(BotStatusConflict, match="below what the bot has committed"):
         bot.change_config(config(capital=4000), T0)
+
+
+def test_a_stopped_bot_can_be_archived_and_then_refuses_every_command():
+    bot = new_bot()
+    with pytest.raises(BotStatusConflict, match="cannot archive a bot that is running"):
+        bot.archive(T0)
+    bot.stop(T0)
+    bot.archive(T0)
+    assert bot.status is BotStatus.ARCHIVED
+    for command in (bot.start, bot.pause, bot.resume, bot.stop, bot.archive):
+        with pytest.raises(BotStatusConflict):
+            command(T0)
+    with pytest.raises(BotStatusConflict, match="archived"):
+        bot.change_config(config(capital=1), T0)
+
+
+def test_a_bot_holding_a_position_cannot_be_archived():
+    bot = new_bot()
+    buy(bot)
+    bot.record_fill(T0, "b1", 10, Decimal("100"), Decimal(0))
+    bot.stop(T0)
+    with pytest.raises(BotStatusConflict, match="open positions"):
+        bot.archive(T0)
+
+
+def test_sell_fills_carry_their_realised_pnl():
+    bot = new_bot()
+    buy(bot)
+    bot.record_fill(T0, "b1", 10, Decimal("100"), Decimal("1"))
+    assert bot._pending_events[-2].realized_pnl is None
+    sell(bot, qty=10)
+    bot.record_fill(T0, "s1", 4, Decimal("110"), Decimal("1"))
+    bot.record_fill(T0, "s1", 6, Decimal("90"), Decimal("1"))
+    fills = [e for e in bot._pending_events if isinstance(e, Bot.OrderFilled) and e.side == "sell"]
+    assert [f.realized_pnl for f in fills] == [Decimal("38.6"), Decimal("-61.6")]  # cost 100.1 each
+    assert sum(f.realized_pnl for f in fills) == bot.realized_pnl
