@@ -1,0 +1,90 @@
+"""The read-model database: one small SQL layer over SQLite (sqlite3) and PostgreSQL (psycopg).
+
+SQL is written once with `?` placeholders and portable types (TEXT, BIGINT, INTEGER); for
+PostgreSQL the placeholders become `%s`. Decimals are stored as TEXT so they stay exact.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+Row = dict[str, Any]
+
+
+class Transaction:
+    """Statements run inside one transaction; committed together or not at all."""
+
+    def __init__(self, cursor: Any, postgres: bool) -> None:
+        self._cursor = cursor
+        self._postgres = postgres
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        if self._postgres:
+            sql = sql.replace("?", "%s")
+        self._cursor.execute(sql, tuple(params))
+        if self._cursor.description is None:
+            return []
+        names = [column[0] for column in self._cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in self._cursor.fetchall()]
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self._postgres:
+            sql = sql.replace("?", "%s")
+        self._cursor.executemany(sql, [tuple(r) for r in rows])
+
+
+class ReadModelDatabase:
+    """Connections to the read models, in the same database as the event store."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.url = url
+        self.postgres = parts.scheme.startswith("postgres")
+        self._lock = threading.Lock()
+        if self.postgres:
+            from psycopg_pool import ConnectionPool
+
+            schema = parse_qs(parts.query).get("schema", [None])[0]
+            conninfo = url.split("?", 1)[0]
+            options = {"options": f"-c search_path={schema}"} if schema else {}
+            self._pool = ConnectionPool(conninfo, min_size=1, max_size=8, kwargs=options, open=True)
+        else:
+            path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._sqlite = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._sqlite.execute("PRAGMA journal_mode=WAL")
+            self._sqlite.execute("PRAGMA busy_timeout=10000")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        if self.postgres:
+            with self._pool.connection() as connection, connection.transaction():
+                yield Transaction(connection.cursor(), postgres=True)
+            return
+        # One shared SQLite connection; the lock serialises threads (SQLite has one writer).
+        with self._lock:
+            cursor = self._sqlite.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(cursor, postgres=False)
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self.transaction() as tx:
+            return tx.execute(sql, params)
+
+    def close(self) -> None:
+        if self.postgres:
+            self._pool.close()
+        else:
+            self._sqlite.close()
