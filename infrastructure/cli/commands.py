@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import shutil
+import os
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,7 +17,7 @@ from application.audit import local_time, state_summary, timeline
 from application.bot_config import InvalidBotConfig, parse_bot_config
 from application.replay import ReplayResult
 from application.replay import replay as run_replay
-from application.service import OpenbellApplication
+from application.service import BotAlreadyExists
 from domain.calendar import NEW_YORK
 from domain.config import BotConfig
 from infrastructure.bars_io import load_bars
@@ -215,24 +215,36 @@ def events(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_STORE = Path("var/demo.sqlite")
+
+
 def demo(args: argparse.Namespace) -> int:
-    """Replay the bundled sample into a fresh demo store and show how to audit it."""
-    database_url = args.database_url or "sqlite:///var/demo.sqlite"
-    if database_url.startswith("sqlite:///") and not args.database_url:
-        shutil.rmtree("var/demo.sqlite", ignore_errors=True)
-        Path("var/demo.sqlite").unlink(missing_ok=True)
-    app: OpenbellApplication = build_application(database_url)
+    """Replay the bundled sample through the sample bots and show how to audit them.
+
+    Without a store given (flag or OPENBELL_DATABASE_URL) it uses a fresh var/demo.sqlite.
+    """
+    database_url = args.database_url or os.environ.get("OPENBELL_DATABASE_URL")
+    if database_url is None:
+        DEMO_STORE.unlink(missing_ok=True)
+        database_url = f"sqlite:///{DEMO_STORE}"
+    app = build_application(database_url)
     bars_path = SAMPLE_DIR / "bars.csv"
     configs = [load_config(p) for p in sorted((SAMPLE_DIR / "bots").glob("*.json"))]
     bars = load_bars([bars_path])
-    result = run_replay(
-        app,
-        bars,
-        configs,
-        lambda clock: SimulatedBroker(clock, SimulatorCosts(commission_min=Decimal("0"))),
-        dataset_id([bars_path]),
-        ProgressBar(len(bars), "demo replay"),
-    )
+    costs = SimulatorCosts(commission_per_share=Decimal("0.005"), commission_min=Decimal("1"))
+    try:
+        result = run_replay(
+            app,
+            bars,
+            configs,
+            lambda clock: SimulatedBroker(clock, costs),
+            dataset_id([bars_path]),
+            ProgressBar(len(bars), "demo replay"),
+        )
+    except BotAlreadyExists:
+        print(f"The sample is already replayed into {database_url}; its bots:")
+        list_bots(argparse.Namespace(database_url=database_url, json=False))
+        return 0
     _print_replay(result, as_json=False)
     first = result.bots[0]
     print()

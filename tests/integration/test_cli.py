@@ -221,3 +221,12 @@ def test_console_script_runs_and_lists_bots(tmp_path):
         check=False,
     )
     assert bad.returncode == 2 and "unsupported database URL" in bad.stderr
+
+
+def test_demo_replays_the_sample_bots_once_per_store(capsys, sqlite_url):
+    code, out, _ = openbell(capsys, "--database-url", sqlite_url, "demo")
+    assert code == 0
+    assert out.count("digest") == 3 and "Audit a bot" in out
+    code, out, _ = openbell(capsys, "--database-url", sqlite_url, "demo")
+    assert code == 0 and "already replayed" in out
+    assert all(name in out for name in ("rsi-macd", "trend-bands", "stoch-volume"))
