@@ -6,7 +6,9 @@ from application.service import OpenbellApplication
 from infrastructure.settings import Settings, persistence_env
 
 
-def build_application(database_url: str | None = None) -> OpenbellApplication:
-    settings = Settings()
+def build_application(
+    database_url: str | None = None, settings: Settings | None = None
+) -> OpenbellApplication:
+    settings = settings or Settings()
     url = database_url or settings.database_url
     return OpenbellApplication(env=persistence_env(url, settings.database_password))

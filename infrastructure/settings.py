@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,31 @@ class Settings(BaseSettings):
         description="sqlite:///PATH (embedded default) or postgresql://USER@HOST:PORT/DB",
     )
     database_password: SecretStr | None = None
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="address `openbell serve` binds; loopback unless you put TLS in front",
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="port `openbell serve` listens on")
+    ui_origin: str = Field(
+        default="http://127.0.0.1:8000",
+        description="the dashboard's origin (scheme://host:port), the only one CORS allows",
+    )
+    command_rate_limit: int = Field(
+        default=30, ge=1, description="commands one API token may send per rate window"
+    )
+    command_rate_window: float = Field(
+        default=10.0, gt=0, description="seconds in which command_rate_limit commands may arrive"
+    )
+    max_request_bytes: int = Field(
+        default=65536, ge=1, description="largest request body the HTTP API reads (else 413)"
+    )
+
+    @field_validator("ui_origin")
+    @classmethod
+    def _origin_without_slash(cls, value: str) -> str:
+        # Browsers send Origin without a trailing slash; a configured one would never match.
+        return value.rstrip("/")
 
 
 def persistence_env(database_url: str, password: SecretStr | None = None) -> dict[str, str]:
@@ -62,6 +87,16 @@ def persistence_env(database_url: str, password: SecretStr | None = None) -> dic
     raise InvalidDatabaseUrl(
         f"unsupported database URL {_redacted(database_url)}: use sqlite:///PATH or postgresql://..."
     )
+
+
+def with_password(url: str, password: SecretStr | None) -> str:
+    """The URL with OPENBELL_DATABASE_PASSWORD filled in when it has none (never print it)."""
+    parts = urlsplit(url)
+    if password is None or parts.password or not parts.scheme.startswith("postgres"):
+        return url
+    user = parts.username or "postgres"
+    netloc = f"{user}:{quote(password.get_secret_value(), safe='')}@{parts.netloc.split('@')[-1]}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _redacted(url: str) -> str:

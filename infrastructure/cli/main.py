@@ -10,7 +10,7 @@ from application.bot_config import InvalidBotConfig
 from application.replay import ReplayInputError
 from application.service import BotAlreadyExists, BotNotFound
 from infrastructure.bars_io import BarsFileError
-from infrastructure.cli import commands
+from infrastructure.cli import api_commands, commands, projections_commands
 from infrastructure.settings import InvalidDatabaseUrl
 
 USER_ERRORS = (
@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="replay the bundled sample through the sample bots")
     demo.set_defaults(handler=commands.demo)
+
+    projections_commands.register(sub)
+    api_commands.register(sub)
     return parser
 
 

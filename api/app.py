@@ -1,0 +1,101 @@
+"""The HTTP composition root: `create_app` wires settings, stores, clock and ids into FastAPI.
+
+`openbell serve` calls it; `uvicorn --factory api.app:create_app` works too (settings from the
+environment). Wall clock and random ids live here, at the edge, never in the domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from uuid import uuid4
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from api.errors import install_error_handlers
+from api.middleware import BodySizeLimit, SecurityHeaders, UnhandledErrors
+from api.rate_limit import TokenBucketLimiter
+from api.routes import bots, health
+from api.services import Services
+from infrastructure.bootstrap import build_application
+from infrastructure.settings import Settings, with_password
+from infrastructure.tokens import TokenStore
+from projections.db import ReadModelDatabase
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def operation_id(route: APIRoute) -> str:
+    """`bots-create_bot`: the router's tag and the endpoint's name, for tidy client code."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def build_services(database_url: str | None, settings: Settings) -> Services:
+    url = database_url or settings.database_url
+    application = build_application(url, settings)
+    read_models = ReadModelDatabase(with_password(url, settings.database_password))
+    try:
+        tokens = TokenStore(read_models)
+        tokens.ensure_table()
+    except BaseException:
+        read_models.close()
+        application.close()
+        raise
+    return Services(
+        settings=settings,
+        application=application,
+        read_models=read_models,
+        tokens=tokens,
+        command_limiter=TokenBucketLimiter(
+            settings.command_rate_limit, settings.command_rate_window
+        ),
+        clock=utc_now,
+        new_bot_id=uuid4,
+    )
+
+
+def create_app(database_url: str | None = None, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    services = build_services(database_url, settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.close()
+
+    app = FastAPI(
+        title="Openbell",
+        summary="Commands for Openbell's trading bots (reads come from the read models).",
+        version=_version(),
+        generate_unique_id_function=operation_id,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(bots.router)
+    # Added innermost first: SecurityHeaders wraps CORS wraps the body limit wraps the 500s.
+    app.add_middleware(UnhandledErrors)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[settings.ui_origin],
+        allow_methods=["GET", "POST", "PUT", "DELETE"],
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _version() -> str:
+    try:
+        return version("openbell")
+    except PackageNotFoundError:
+        return "0.0.0"

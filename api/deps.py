@@ -1,0 +1,85 @@
+"""FastAPI dependencies: the services on app.state, the clock, ids, and bearer-token auth."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import ApiError
+from api.services import Services
+from application.service import OpenbellApplication
+
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="An API token from `openbell token create`."
+)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_application(services: ServicesDep) -> OpenbellApplication:
+    return services.application
+
+
+ApplicationDep = Annotated[OpenbellApplication, Depends(get_application)]
+
+
+def get_now(services: ServicesDep) -> datetime:
+    """The moment a command happens, from the edge's wall clock (the domain never reads one)."""
+    return services.clock()
+
+
+Now = Annotated[datetime, Depends(get_now)]
+
+
+def get_new_bot_id(services: ServicesDep) -> UUID:
+    return services.new_bot_id()
+
+
+NewBotId = Annotated[UUID, Depends(get_new_bot_id)]
+
+
+def _unauthenticated(message: str, error: str | None = None) -> ApiError:
+    challenge = f'Bearer error="{error}"' if error else "Bearer"
+    return ApiError(401, "unauthenticated", message, {"WWW-Authenticate": challenge})
+
+
+def authenticate(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> str:
+    """The id of the request's valid API token; 401 otherwise."""
+    if credentials is None:
+        raise _unauthenticated("missing or malformed Authorization header; send 'Bearer <token>'")
+    token_id = services.tokens.verify(credentials.credentials)
+    if token_id is None:
+        raise _unauthenticated("invalid or revoked token", "invalid_token")
+    return token_id
+
+
+Authenticated = Annotated[str, Depends(authenticate)]
+
+
+def limit_commands(services: ServicesDep, token_id: Authenticated) -> str:
+    """Authenticated, and within the token's command rate limit; 429 with Retry-After if not."""
+    retry_after = services.command_limiter.acquire(token_id)
+    if retry_after:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many commands; retry in {retry_after} s",
+            {"Retry-After": str(retry_after)},
+        )
+    return token_id
+
+
+CommandToken = Annotated[str, Depends(limit_commands)]
