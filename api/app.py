@@ -25,6 +25,7 @@ from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings, with_password
 from infrastructure.tokens import TokenStore
 from projections.db import ReadModelDatabase
+from projections.runner import ProjectionRunner, ensure_tables
 
 
 def utc_now() -> datetime:
@@ -43,11 +44,13 @@ def build_services(database_url: str | None, settings: Settings) -> Services:
     try:
         tokens = TokenStore(read_models)
         tokens.ensure_table()
+        ensure_tables(read_models)
     except BaseException:
         read_models.close()
         application.close()
         raise
     return Services(
+        projections=ProjectionRunner(application, read_models),
         settings=settings,
         application=application,
         read_models=read_models,
@@ -66,6 +69,9 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.run_projections:
+            # Read models follow the event store in the background (CQRS: queries read them).
+            services.start_background("projections", services.projections.run_forever)
         yield
         services.close()
 

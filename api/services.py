@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
+from api.broadcast import Broadcaster
 from api.rate_limit import TokenBucketLimiter
 from application.service import OpenbellApplication
 from infrastructure.settings import Settings
 from infrastructure.tokens import TokenStore
 from projections.db import ReadModelDatabase
+from projections.runner import ProjectionRunner
 
 
 @dataclass
@@ -25,8 +28,21 @@ class Services:
     command_limiter: TokenBucketLimiter
     clock: Callable[[], datetime]
     new_bot_id: Callable[[], UUID]
+    projections: ProjectionRunner
+    broadcaster: Broadcaster = field(default_factory=Broadcaster)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start_background(self, name: str, work: Callable[[threading.Event], None]) -> None:
+        """Run `work(stop)` on a daemon thread until close() sets `stop`."""
+        thread = threading.Thread(target=work, args=(self._stop,), name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
         try:
             self.application.close()
         finally:

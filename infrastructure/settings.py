@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     command_rate_window: float = Field(
         default=10.0, gt=0, description="seconds in which command_rate_limit commands may arrive"
     )
+    run_projections: bool = Field(
+        default=True, description="keep the read models up to date in the API process"
+    )
+    bars_dataset: str = Field(
+        default="data/sample/bars.csv",
+        description="bars file(s) (comma-separated CSV/Parquet) the API charts and replays",
+    )
     max_request_bytes: int = Field(
         default=65536, ge=1, description="largest request body the HTTP API reads (else 413)"
     )
