@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
-	$(VENV)/bin/openbell demo
+	$(VENV)/bin/openbell up
 
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest

@@ -77,6 +77,9 @@ def replay(
     started = timer.perf_counter()
     count = engine.run(bars, progress)
     _cancel_working_orders(engine)
+    for bot in engine.bots:
+        # A replayed bot does not trade on after its bars: stopped, not left "running".
+        bot.stop(engine.clock.now(), "replay finished")
     app.save(*engine.bots)
     seconds = timer.perf_counter() - started
     return ReplayResult(

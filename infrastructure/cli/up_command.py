@@ -1,0 +1,35 @@
+"""`openbell up`: the whole system on the embedded default, for `make run`.
+
+Replays the bundled sample into the store (once), creates an API token, and serves the API
+(with its read models and the paper feed) on the configured host and port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from infrastructure.cli import api_commands, commands
+from infrastructure.settings import Settings
+
+
+def register(subparsers: Any) -> None:
+    up = subparsers.add_parser("up", help="replay the sample, create a token and serve the API")
+    up.add_argument("--host", help="interface to bind (default OPENBELL_HOST, 127.0.0.1)")
+    up.add_argument("--port", type=int, help="port (default OPENBELL_PORT, 8000)")
+    up.set_defaults(handler=up_command)
+
+
+def up_command(args: argparse.Namespace) -> int:
+    settings = Settings()
+    url = args.database_url or os.environ.get("OPENBELL_DATABASE_URL") or settings.database_url
+    commands.demo(argparse.Namespace(database_url=url))
+    print()
+    api_commands.create_token(argparse.Namespace(database_url=url, name="openbell up"))
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"\nOpenbell is at http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    print("Send the token above as 'Authorization: Bearer <token>'. Ctrl-C stops the server.")
+    sys.stdout.flush()
+    return api_commands.serve(argparse.Namespace(database_url=url, host=host, port=port))
