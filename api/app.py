@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit, SecurityHeaders, UnhandledErrors
 from api.rate_limit import TokenBucketLimiter
-from api.routes import bots, health
+from api.routes import backtests, bots, feed, health
 from api.services import Services
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings, with_password
@@ -85,7 +85,17 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     app.state.services = services
     install_error_handlers(app)
     app.include_router(health.router)
+    from api.routes import ws  # the live WebSocket, `/ws` (kept to one spot in this shared file)
+
+    app.include_router(ws.router)
     app.include_router(bots.router)
+    from api.routes import market, portfolio, trades  # the queries (kept to one spot here)
+
+    app.include_router(trades.router)
+    app.include_router(portfolio.router)
+    app.include_router(market.router)
+    app.include_router(feed.router)
+    backtests.install(app, services)  # its router, registry and worker
     # Added innermost first: SecurityHeaders wraps CORS wraps the body limit wraps the 500s.
     app.add_middleware(UnhandledErrors)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

@@ -11,6 +11,7 @@ from application.indicator_hub import IndicatorHub
 from application.ports import Broker, BrokerUpdate
 from domain.bars import BAR_LENGTH, Bar
 from domain.bot import Bot
+from domain.orders import bot_hex_of
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -36,17 +37,36 @@ class TradingEngine:
         self.hub = IndicatorHub()
         self.runners: dict[str, BotRunner] = {}
         self._by_symbol: dict[str, list[BotRunner]] = {}
-        self._by_prefix: dict[str, BotRunner] = {}
+        self._by_hex: dict[str, BotRunner] = {}
         self._day: date | None = None
         self._day_starts = self._day_ends = datetime.max.replace(tzinfo=UTC)
 
     def add_bot(self, bot: Bot) -> BotRunner:
         runner = BotRunner(bot, self.hub, self.broker, self.clock)
         self.runners[str(bot.id)] = runner
-        self._by_prefix[bot.id.hex[:12]] = runner
+        self._by_hex[bot.id.hex] = runner
         for symbol in bot.config.symbols:
             self._by_symbol.setdefault(symbol, []).append(runner)
         return runner
+
+    def remove_bot(self, bot_id: str) -> BotRunner | None:
+        """Route no more bars or broker updates to the bot (a paper feed drops stopped bots)."""
+        runner = self.runners.pop(bot_id, None)
+        if runner is not None:
+            self._by_hex.pop(runner.bot.id.hex, None)
+            self._unroute(runner)
+        return runner
+
+    def reroute(self, runner: BotRunner) -> None:
+        """Route bars by the runner's current symbols (after its bot's config changed them)."""
+        self._unroute(runner)
+        for symbol in runner.bot.config.symbols:
+            self._by_symbol.setdefault(symbol, []).append(runner)
+
+    def _unroute(self, runner: BotRunner) -> None:
+        for runners in self._by_symbol.values():
+            if runner in runners:
+                runners.remove(runner)
 
     @property
     def bots(self) -> list[Bot]:
@@ -109,5 +129,4 @@ class TradingEngine:
             updates = self.broker.poll_updates()
 
     def _runner_for(self, client_order_id: str) -> BotRunner | None:
-        # Client order ids start "ob-<12 hex of the bot id>-": see domain.orders.client_order_id.
-        return self._by_prefix.get(client_order_id[3:15])
+        return self._by_hex.get(bot_hex_of(client_order_id))

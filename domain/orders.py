@@ -45,5 +45,14 @@ class OrderRequest:
 
 
 def client_order_id(bot_id: UUID, symbol: str, bar_time: datetime, intent: Intent) -> str:
-    """Deterministic per decision (bot, symbol, bar, intent): a retry or restart reuses it."""
-    return f"ob-{bot_id.hex[:12]}-{symbol}-{bar_time:%Y%m%d%H%M}-{intent.value}"
+    """Deterministic per decision (bot, symbol, bar, intent): a retry or restart reuses it.
+
+    The whole bot id is in it (at most 70 characters; Alpaca allows 128), so bots sharing one
+    broker account never produce the same id.
+    """
+    return f"ob-{bot_id.hex}-{symbol}-{bar_time:%Y%m%d%H%M}-{intent.value}"
+
+
+def bot_hex_of(client_order_id: str) -> str:
+    """The bot id (32 hex digits) inside an id made by `client_order_id`."""
+    return client_order_id[3:35]

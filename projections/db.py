@@ -86,5 +86,6 @@ class ReadModelDatabase:
     def close(self) -> None:
         if self.postgres:
             self._pool.close()
-        else:
+            return
+        with self._lock:  # never close the shared connection under a running transaction
             self._sqlite.close()

@@ -23,15 +23,16 @@ class SortColumn:
     column: str
     numeric_text: bool = False  # a Decimal stored as TEXT
     nullable: bool = False
+    integer: bool = False  # an INTEGER/BIGINT column: its cursor value must be an int
 
 
 TRADE_SORTS = {
-    "id": SortColumn("id"),
+    "id": SortColumn("id", integer=True),
     "timestamp": SortColumn("timestamp"),
     "symbol": SortColumn("symbol"),
     "type": SortColumn("type"),
     "bot_id": SortColumn("bot_id"),
-    "quantity": SortColumn("quantity"),
+    "quantity": SortColumn("quantity", integer=True),
     "price": SortColumn("price", numeric_text=True),
     "fee": SortColumn("fee", numeric_text=True),
     "profit_loss": SortColumn("profit_loss", numeric_text=True, nullable=True),
@@ -116,4 +117,7 @@ def _plausible(value: Any, key: SortColumn) -> bool:
             return isinstance(value, str) and Decimal(value).is_finite()
         except InvalidOperation:
             return False
-    return isinstance(value, str | int) and not isinstance(value, bool)
+    # A value of the wrong type would reach the database as a type error (a 500 on PostgreSQL).
+    if key.integer:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str)

@@ -243,7 +243,7 @@ def test_rebuild_gives_identical_rows_and_touches_only_its_projection(sample):
     assert runner.rebuild() == consumed
     assert dump(db) == before
 
-    app.run_command(bot_ids[0], "stop", datetime(2024, 12, 2, 15, tzinfo=UTC))
+    app.run_command(bot_ids[0], "start", datetime(2024, 12, 2, 15, tzinfo=UTC))
     stale = runner.positions()
     assert runner.rebuild("trades") > 0
     after = runner.positions()
@@ -266,12 +266,12 @@ def test_lag_is_the_number_of_events_not_yet_applied(sample):
     runner.catch_up()
     assert runner.lag() == dict.fromkeys(runner.names, 0)
 
-    app.run_command(bot_ids[1], "stop", datetime(2024, 12, 2, 15, tzinfo=UTC))
+    app.run_command(bot_ids[1], "start", datetime(2024, 12, 2, 15, tzinfo=UTC))
     assert runner.lag() == dict.fromkeys(runner.names, 1)
-    assert runner.catch_up() == 1  # only rm_bots cares about Stopped; the rest just move on
+    assert runner.catch_up() == 1  # only rm_bots cares about Started; the rest just move on
     assert runner.lag() == dict.fromkeys(runner.names, 0)
     assert db.query("SELECT status FROM rm_bots WHERE id = ?", [str(bot_ids[1])]) == [
-        {"status": "stopped"}
+        {"status": "running"}
     ]
 
 

@@ -141,8 +141,8 @@ def test_bots_sharing_an_indicator_share_one_calculator_and_own_their_positions(
     assert engine.hub.labels("AAPL") == ["SMA(3)"]
     first, second = engine.bots
     assert first.positions["AAPL"].qty > 0 and second.positions["AAPL"].qty > 0
-    assert {o.client_order_id[:15] for o in of_type(first, Bot.OrderSubmitted)} != {
-        o.client_order_id[:15] for o in of_type(second, Bot.OrderSubmitted)
+    assert {o.client_order_id[:35] for o in of_type(first, Bot.OrderSubmitted)} != {
+        o.client_order_id[:35] for o in of_type(second, Bot.OrderSubmitted)
     }
 
 
@@ -156,3 +156,22 @@ def test_dst_change_moves_the_window_in_utc():
     monday = [t for t in opened if t.date() == after]
     assert monday and monday[0].hour == 14  # 9:34 EST = 14:34 UTC
     assert et(after, 9, 34) - et(before, 9, 34) == timedelta(days=3, hours=1)
+
+
+def test_bots_whose_ids_share_a_prefix_each_get_their_own_broker_updates():
+    from uuid import UUID
+
+    from application.engine import SettableClock, TradingEngine
+    from infrastructure.sim_broker import SimulatedBroker
+
+    clock = SettableClock(et(DAY, 9, 30))
+    engine = TradingEngine(SimulatedBroker(clock), clock)
+    for n, name in ((1, "a"), (2, "b")):
+        bot = Bot.create(UUID(int=n), config(name=name), clock.now())  # same first 12 hex digits
+        bot.start(clock.now())
+        engine.add_bot(bot)
+    for b in rising_after_flat():
+        engine.on_bar(b)
+    first, second = engine.bots
+    assert first.positions["AAPL"].qty > 0 and second.positions["AAPL"].qty > 0
+    assert len(of_type(first, Bot.OrderFilled)) == len(of_type(second, Bot.OrderFilled)) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -66,3 +68,15 @@ def test_cursors_round_trip_and_refuse_another_sort():
         Keyset.parse("price", TRADE_SORTS).after(forged)
     with pytest.raises(ValueError, match="cannot sort"):
         Keyset.parse("-", TRADE_SORTS)
+
+
+@pytest.mark.parametrize(
+    ("sort", "value"),
+    [("timestamp", 5), ("quantity", "abc"), ("id", "7"), ("symbol", True), ("price", "nan")],
+)
+def test_cursors_with_a_value_of_the_wrong_type_are_refused(sort, value):
+    keyset = Keyset.parse(sort, TRADE_SORTS)
+    payload = json.dumps([sort, value, 10]).encode()
+    forged = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    with pytest.raises(InvalidCursor):
+        keyset.after(forged)

@@ -1,0 +1,116 @@
+"""The bots a paper feed trades, kept in step with the event store between bars.
+
+Commands (start, pause, resume, stop, config changes) are stored by the API while the feed runs.
+Between bars the feed hands the roster what changed: a started bot joins the engine, a stopped,
+errored or archived one leaves it, and any other change replaces the runner's aggregate with the
+stored one (the runner keeps its decision state; the shared indicators keep theirs).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from uuid import UUID
+
+from application.bot_runner import BotRunner
+from application.engine import TradingEngine
+from application.service import OpenbellApplication
+from domain.bot import Bot, BotStatus
+
+log = logging.getLogger("openbell.paper_feed")
+
+BOT_TOPICS = "domain.bot:Bot."
+STARTED_TOPIC = "domain.bot:Bot.Started"
+_ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
+# Broker updates that mean the broker no longer holds the order.
+_FINISHING = (Bot.OrderFilled, Bot.OrderCanceled, Bot.OrderRejected)
+
+
+class Roster:
+    """Adds started bots to the engine, drops stopped ones and takes in other changes."""
+
+    def __init__(self, app: OpenbellApplication, engine: TradingEngine) -> None:
+        self.app, self.engine = app, engine
+        self._retired: list[Bot] = []
+
+    def load(self) -> None:
+        """Every bot that is running or paused now."""
+        for listing in self.app.list_bots():
+            if listing.status in _ACTIVE:
+                self.refresh(listing.id)
+
+    def sync(self, changes: Mapping[UUID, set[str]]) -> None:
+        """Take in what others stored; only a Started event can bring in a bot not trading here."""
+        for bot_id, topics in changes.items():
+            if str(bot_id) in self.engine.runners or STARTED_TOPIC in topics:
+                self.refresh(bot_id)
+
+    def refresh(self, bot_id: UUID) -> None:
+        fresh = self.app.get_bot(bot_id)
+        runner = self.engine.runners.get(str(bot_id))
+        if runner is None:
+            if fresh.status in _ACTIVE:
+                self._join(fresh)
+        elif fresh.status in _ACTIVE:
+            self._replace(runner, fresh)
+        else:
+            self._drop(fresh, f"bot {fresh.status.value}")
+
+    def reconcile(self, bot_id: UUID, lost: Sequence[object]) -> None:
+        """After a save conflict lost these events: reload the bot and undo their broker side.
+
+        Orders submitted in the lost events are unknown to the stored bot: cancel them at the
+        broker. Orders the broker filled, canceled or rejected in them are working for the
+        stored bot but gone from the broker: withdraw them.
+        """
+        gone: list[str] = []
+        for event in lost:
+            order_id = getattr(event, "client_order_id", None)
+            if isinstance(event, Bot.OrderSubmitted):
+                self.engine.broker.cancel(event.client_order_id)
+            elif isinstance(event, _FINISHING) and isinstance(order_id, str):
+                gone.append(order_id)
+        self.refresh(bot_id)
+        runner = self.engine.runners.get(str(bot_id))
+        if runner is not None:
+            self._withdraw(runner.bot, "its broker update was lost in a save conflict", gone)
+
+    def withdraw_all(self, reason: str) -> None:
+        for runner in self.engine.runners.values():
+            self._withdraw(runner.bot, reason)
+
+    def unsaved(self) -> list[Bot]:
+        """The bots with events to store: trading ones, and ones dropped since the last call."""
+        bots = [r.bot for r in self.engine.runners.values() if r.bot.pending_events]
+        bots += [bot for bot in self._retired if bot.pending_events]
+        self._retired = []
+        return bots
+
+    def _join(self, bot: Bot) -> None:
+        # Working orders at this point were sent to an earlier feed's broker, which is gone.
+        self._withdraw(bot, "not at this paper feed's broker (an earlier feed ended abruptly)")
+        self.engine.add_bot(bot)
+        log.info("paper feed: bot %s (%s) joins", bot.id, bot.config.name)
+
+    def _replace(self, runner: BotRunner, fresh: Bot) -> None:
+        old = runner.bot.config
+        runner.bot = fresh
+        if fresh.config != old:
+            runner.configure()
+            if fresh.config.symbols != old.symbols:
+                self.engine.reroute(runner)
+
+    def _drop(self, fresh: Bot, why: str) -> None:
+        # Nobody manages the bot's orders once it leaves the engine: withdraw them first.
+        self._withdraw(fresh, f"{why}: withdrawn by the paper feed")
+        self.engine.remove_bot(str(fresh.id))
+        self._retired.append(fresh)
+        log.info("paper feed: bot %s leaves (%s)", fresh.id, why)
+
+    def _withdraw(self, bot: Bot, reason: str, order_ids: Iterable[str] | None = None) -> None:
+        now = self.engine.clock.now()
+        for order_id in list(bot.orders if order_ids is None else order_ids):
+            if order_id in bot.orders:
+                # The broker's own cancel update then finds no working order and is ignored.
+                self.engine.broker.cancel(order_id)
+                bot.cancel_order(now, order_id, reason)

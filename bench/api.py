@@ -1,0 +1,335 @@
+"""API latency under load and projection throughput, on PostgreSQL.
+
+Seeds 100 bots through the HTTP API and 1,000,000 trades into the trades read model (plain SQL:
+the latency of reading them is what is measured), then a second process sends a concurrent mix of
+bot CRUD and filtered trade-page requests to a real `openbell serve` for a fixed time and reports
+p50/p99 per request kind. Separately it replays bars into a fresh schema and times the
+projections' catch-up (events/s). Run: `.venv/bin/python bench/api.py [--seconds 15] [--json]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BASE_URL = os.environ.get("OPENBELL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SYMBOLS = ["AAPL", "MSFT", "SPY", "NVDA", "AMZN", "GOOG", "META", "TSLA", "AMD", "NFLX"]
+TARGET_P99_MS = 20.0
+
+
+def bot_config(i: int, capital: int = 100_000) -> dict[str, Any]:
+    return {
+        "name": f"bench-{i:03d}",
+        "capital": capital,
+        "symbols": SYMBOLS[i % 10 : i % 10 + 1] or ["AAPL"],
+        "indicators": {"RSI": {"period": 14}, "MACD": {}},
+        "risk_management": {"stop_loss": 0.01, "take_profit": 0.02, "max_position_size": 0.2},
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {"OPENBELL_COMMAND_RATE_LIMIT": "100000000"}
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/openbell"), "--database-url", url, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("error: the API server did not come up")
+
+
+def seed_trades(conninfo: str, schema: str, bot_ids: list[str], count: int) -> float:
+    started = time.perf_counter()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute(
+            """
+            INSERT INTO rm_trades (id, bot_id, symbol, type, quantity, price, timestamp,
+                                   indicators_snapshot, profit_loss, order_id, fee)
+            SELECT g,
+                   (%(bots)s::text[])[1 + g %% 100],
+                   (%(symbols)s::text[])[1 + (g / 100) %% 10],
+                   CASE WHEN g %% 2 = 0 THEN 'buy' ELSE 'sell' END,
+                   1 + g %% 50,
+                   to_char(100 + (g %% 5000) / 100.0, 'FM999990.00'),
+                   to_char(timestamp '2024-01-02 14:30:00' + g * interval '1 second',
+                           'YYYY-MM-DD"T"HH24:MI:SS.US+00:00'),
+                   '{"indicators": {}, "rule": "seeded", "side": "buy"}',
+                   CASE WHEN g %% 2 = 1 THEN to_char((g %% 200) - 100, 'FM9990.00') END,
+                   'ob-seed-' || g,
+                   '0.00'
+            FROM generate_series(1, %(count)s) AS g
+            """,
+            {"bots": bot_ids, "symbols": SYMBOLS, "count": count},
+        )
+        conn.execute("ANALYZE rm_trades")
+    return time.perf_counter() - started
+
+
+def load(
+    base: str, token: str, bot_ids: list[str], seconds: float, threads: int, results: Any
+) -> None:
+    """The second process: `threads` clients sending the request mix for `seconds`."""
+    samples: dict[str, list[float]] = {}
+    errors: dict[str, int] = {}
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
+            while time.monotonic() < stop_at:
+                i = rng.randrange(len(bot_ids))
+                bot = bot_ids[i]
+                kind = rng.choice(
+                    [
+                        "get_bot",
+                        "list_bots",
+                        "update_bot",
+                        "start_stop",
+                        "trades_page",
+                        "trades_page",
+                        "trades_page",
+                    ]
+                )
+                began = time.perf_counter()
+                if kind == "get_bot":
+                    r = http.get(f"/api/bots/{bot}")
+                elif kind == "list_bots":
+                    r = http.get("/api/bots")
+                elif kind == "update_bot":
+                    cfg = bot_config(i, capital=100_000 + rng.randrange(1, 1000))
+                    r = http.put(f"/api/bots/{bot}", json=cfg)
+                elif kind == "start_stop":
+                    r = http.post(f"/api/bots/{bot}/start")
+                    if r.status_code == 409:
+                        r = http.post(f"/api/bots/{bot}/stop")
+                else:
+                    symbol = SYMBOLS[rng.randrange(10)]
+                    r = http.get(
+                        "/api/trades",
+                        params={"bot_id": bot, "symbol": symbol, "sort": "-timestamp", "limit": 50},
+                    )
+                elapsed = (time.perf_counter() - began) * 1000
+                with lock:
+                    if r.status_code >= 400 and r.status_code != 409:
+                        errors[f"{kind} {r.status_code}"] = (
+                            errors.get(f"{kind} {r.status_code}", 0) + 1
+                        )
+                    samples.setdefault(kind, []).append(elapsed)
+
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    results.put({"samples": samples, "errors": errors})
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def projection_throughput(conninfo: str) -> dict[str, Any]:
+    from application.bot_config import parse_bot_config
+    from application.replay import replay
+    from infrastructure.bars_io import load_bars, write_bars_csv
+    from infrastructure.bootstrap import build_application
+    from infrastructure.sample_data import generate_bars, sessions_between
+    from infrastructure.sim_broker import SimulatedBroker
+    from projections.db import ReadModelDatabase
+    from projections.runner import ProjectionRunner
+
+    schema = f"bench_proj_{os.getpid()}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    url = f"{conninfo}?schema={schema}"
+    try:
+        days = sessions_between(date(2023, 1, 3), date(2023, 3, 31))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "bars.csv"
+            write_bars_csv(generate_bars(["AAPL", "MSFT"], days, 11), path)
+            bars = load_bars([path])
+        configs = [
+            parse_bot_config(
+                bot_config(i) | {"symbols": ["AAPL", "MSFT"], "end_hour": 16, "min_votes": 1}
+            )
+            for i in range(3)
+        ]
+        app = build_application(url)
+        replay(app, bars, configs, SimulatedBroker, "bench-api")
+        events = app.recorder.max_notification_id() or 0
+        db = ReadModelDatabase(url)
+        runner = ProjectionRunner(app, db)
+        started = time.perf_counter()
+        updates = runner.catch_up()
+        seconds = time.perf_counter() - started
+        db.close()
+        app.close()
+        return {
+            "events": events,
+            "projection_updates": updates,
+            "seconds": round(seconds, 3),
+            "events_per_second": round(events / seconds),
+            "bars": len(bars),
+        }
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=15.0, help="load duration")
+    parser.add_argument("--threads", type=int, default=8, help="concurrent clients")
+    parser.add_argument("--trades", type=int, default=1_000_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    conninfo = BASE_URL.split("?")[0]
+    schema = f"bench_api_{os.getpid()}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    url = f"{conninfo}?schema={schema}"
+    port = free_port()
+    server = start_server(url, port)
+    base = f"http://127.0.0.1:{port}"
+    report: dict[str, Any] = {
+        "machine": {
+            "system": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+    }
+    try:
+        from infrastructure.tokens import TokenStore
+        from projections.db import ReadModelDatabase
+
+        db = ReadModelDatabase(url)
+        _, token = TokenStore(db).create("bench")
+        db.close()
+        headers = {"Authorization": f"Bearer {token}"}
+        create_ms, bot_ids = [], []
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
+            for i in range(100):
+                began = time.perf_counter()
+                r = http.post("/api/bots", json=bot_config(i))
+                create_ms.append((time.perf_counter() - began) * 1000)
+                r.raise_for_status()
+                bot_ids.append(r.json()["bot_id"])
+            http.get("/api/bots", params={"after": r.json()["position"]}).raise_for_status()
+        seed_seconds = seed_trades(conninfo, schema, bot_ids, args.trades)
+        results: Any = multiprocessing.get_context("spawn").Queue()
+        worker = multiprocessing.get_context("spawn").Process(
+            target=load, args=(base, token, bot_ids, args.seconds, args.threads, results)
+        )
+        worker.start()
+        outcome = results.get(timeout=args.seconds + 120)
+        worker.join()
+        latency = {
+            kind: {
+                "requests": len(v),
+                "p50_ms": round(percentile(v, 0.5), 2),
+                "p99_ms": round(percentile(v, 0.99), 2),
+                "mean_ms": round(statistics.fmean(v), 2),
+            }
+            for kind, v in sorted(outcome["samples"].items())
+        }
+        total = sum(len(v) for v in outcome["samples"].values())
+        report |= {
+            "bots": 100,
+            "trades": args.trades,
+            "seed_seconds": round(seed_seconds, 1),
+            "create_bot": {
+                "p50_ms": round(percentile(create_ms, 0.5), 2),
+                "p99_ms": round(percentile(create_ms, 0.99), 2),
+            },
+            "load": {
+                "seconds": args.seconds,
+                "threads": args.threads,
+                "requests": total,
+                "requests_per_second": round(total / args.seconds, 1),
+                "errors": outcome["errors"],
+            },
+            "latency": latency,
+            "target_p99_ms": TARGET_P99_MS,
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    report["projections"] = projection_throughput(conninfo)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print("Openbell API benchmark (PostgreSQL)")
+    print(
+        f"  machine       {report['machine']['system']}, {report['machine']['cpus']} CPUs, "
+        f"Python {report['machine']['python']}"
+    )
+    print(
+        f"  data          100 bots (HTTP), {args.trades:,} trades (seeded in "
+        f"{report['seed_seconds']} s)"
+    )
+    ld = report["load"]
+    print(
+        f"  load          {ld['threads']} clients in a second process for {ld['seconds']} s: "
+        f"{ld['requests']:,} requests, {ld['requests_per_second']} req/s, errors {ld['errors']}"
+    )
+    print(
+        f"  create bot    p50 {report['create_bot']['p50_ms']} ms, "
+        f"p99 {report['create_bot']['p99_ms']} ms (unloaded)"
+    )
+    for kind, row in report["latency"].items():
+        met = "met" if row["p99_ms"] < TARGET_P99_MS else "NOT met"
+        print(
+            f"  {kind:<13} p50 {row['p50_ms']:>7} ms  p99 {row['p99_ms']:>7} ms  "
+            f"({row['requests']:,} requests; p99 < {TARGET_P99_MS:g} ms {met})"
+        )
+    pr = report["projections"]
+    print(
+        f"  projections   {pr['events']:,} events from {pr['bars']:,} bars caught up in "
+        f"{pr['seconds']} s: {pr['events_per_second']:,} events/s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
