@@ -12,31 +12,43 @@ from typing import ClassVar
 from domain.indicators.base import check_period
 
 
-class SMA:
-    """Simple moving average of the close over `period` bars (TA_INT_SMA running sum)."""
+class WindowMean:
+    """Mean of the last `period` values as TA_INT_SMA keeps it: a running sum."""
 
     __slots__ = ("_buf", "_n", "_total", "period", "warmup")
-    outputs: ClassVar[tuple[str, ...]] = ("sma",)
 
-    def __init__(self, period: int) -> None:
-        self.period = check_period("SMA period", period, 2)
+    def __init__(self, name: str, period: int) -> None:
+        self.period = check_period(name, period, 2)
         self.warmup = period
         self._n = float(period)
         self._buf: deque[float] = deque()
         self._total = 0.0
 
-    def update(
-        self, high: float, low: float, close: float, volume: float
-    ) -> tuple[float, ...] | None:
+    def add(self, value: float) -> tuple[float, ...] | None:
         buf = self._buf
-        buf.append(close)
-        total = self._total + close
+        buf.append(value)
+        total = self._total + value
         if len(buf) < self.period:
             self._total = total
             return None
         # TA-Lib: add the newest, emit, then drop the oldest of this window.
         self._total = total - buf.popleft()
         return (total / self._n,)
+
+
+class SMA(WindowMean):
+    """Simple moving average of the close over `period` bars."""
+
+    __slots__ = ()
+    outputs: ClassVar[tuple[str, ...]] = ("sma",)
+
+    def __init__(self, period: int) -> None:
+        super().__init__("SMA period", period)
+
+    def update(
+        self, high: float, low: float, close: float, volume: float
+    ) -> tuple[float, ...] | None:
+        return self.add(close)
 
 
 class EMA:

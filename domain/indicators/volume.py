@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-from collections import deque
 from typing import ClassVar
 
-from domain.indicators.base import check_period
+from domain.indicators.averages import WindowMean
 
 
-class VolumeSMA:
-    """Simple moving average of the volume over `period` bars (TA_INT_SMA running sum)."""
+class VolumeSMA(WindowMean):
+    """Simple moving average of the volume over `period` bars."""
 
-    __slots__ = ("_buf", "_n", "_total", "period", "warmup")
+    __slots__ = ()
     outputs: ClassVar[tuple[str, ...]] = ("volume_sma",)
 
     def __init__(self, period: int) -> None:
-        self.period = check_period("VOLUME_SMA period", period, 2)
-        self.warmup = period
-        self._n = float(period)
-        self._buf: deque[float] = deque()
-        self._total = 0.0
+        super().__init__("VOLUME_SMA period", period)
 
     def update(
         self, high: float, low: float, close: float, volume: float
     ) -> tuple[float, ...] | None:
-        buf = self._buf
-        buf.append(volume)
-        total = self._total + volume
-        if len(buf) < self.period:
-            self._total = total
-            return None
-        self._total = total - buf.popleft()
-        return (total / self._n,)
+        return self.add(volume)
 
 
 class OBV:
