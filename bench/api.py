@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import platform
 import random
@@ -100,10 +99,8 @@ def seed_trades(conninfo: str, schema: str, bot_ids: list[str], count: int) -> f
     return time.perf_counter() - started
 
 
-def load(
-    base: str, token: str, bot_ids: list[str], seconds: float, threads: int, results: Any
-) -> None:
-    """The second process: `threads` clients sending the request mix for `seconds`."""
+def load(base: str, token: str, bot_ids: list[str], seconds: float, threads: int) -> None:
+    """The second process: `threads` clients sending the request mix for `seconds`; JSON out."""
     samples: dict[str, list[float]] = {}
     errors: dict[str, int] = {}
     lock = threading.Lock()
@@ -158,7 +155,7 @@ def load(
         w.start()
     for w in workers:
         w.join()
-    results.put({"samples": samples, "errors": errors})
+    print(json.dumps({"samples": samples, "errors": errors}))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -255,13 +252,23 @@ def main(argv: list[str] | None = None) -> int:
                 bot_ids.append(r.json()["bot_id"])
             http.get("/api/bots", params={"after": r.json()["position"]}).raise_for_status()
         seed_seconds = seed_trades(conninfo, schema, bot_ids, args.trades)
-        results: Any = multiprocessing.get_context("spawn").Queue()
-        worker = multiprocessing.get_context("spawn").Process(
-            target=load, args=(base, token, bot_ids, args.seconds, args.threads, results)
+        worker = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                base,
+                token,
+                ",".join(bot_ids),
+                str(args.seconds),
+                str(args.threads),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=args.seconds + 120,
+            check=True,
         )
-        worker.start()
-        outcome = results.get(timeout=args.seconds + 120)
-        worker.join()
+        outcome = json.loads(worker.stdout)
         latency = {
             kind: {
                 "requests": len(v),
@@ -332,4 +339,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--worker"]:
+        base, token, bots, seconds, threads = sys.argv[2:7]
+        load(base, token, bots.split(","), float(seconds), int(threads))
+        sys.exit(0)
     sys.exit(main())
