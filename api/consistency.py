@@ -60,10 +60,12 @@ def reached(services: Services) -> int:
 
 async def _wait_for(services: Services, after: int | None) -> int:
     deadline = time.monotonic() + WAIT_SECONDS
-    position = await run_in_threadpool(reached, services)
+    position = await run_in_threadpool(services.gate.run, reached, services)
     if after is None or position >= after:
         return position
-    head = await run_in_threadpool(services.application.recorder.max_notification_id)
+    head = await run_in_threadpool(
+        services.gate.run, services.application.recorder.max_notification_id
+    )
     if after > (head or 0):
         raise invalid("after", f"position {after} is beyond the store's last one ({head or 0})")
     while position < after:
@@ -75,7 +77,7 @@ async def _wait_for(services: Services, after: int | None) -> int:
                 {"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         await asyncio.sleep(POLL_SECONDS)
-        position = await run_in_threadpool(reached, services)
+        position = await run_in_threadpool(services.gate.run, reached, services)
     return position
 
 

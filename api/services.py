@@ -10,6 +10,7 @@ from uuid import UUID
 
 from api.broadcast import Broadcaster
 from api.rate_limit import TokenBucketLimiter
+from api.store_gate import StoreGate
 from application.service import OpenbellApplication
 from infrastructure.settings import Settings
 from infrastructure.tokens import TokenStore
@@ -30,6 +31,7 @@ class Services:
     new_bot_id: Callable[[], UUID]
     projections: ProjectionRunner
     broadcaster: Broadcaster = field(default_factory=Broadcaster)
+    gate: StoreGate = field(default_factory=StoreGate)  # store calls made off the request path
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -43,6 +45,7 @@ class Services:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=10)
+        self.gate.close()
         try:
             self.application.close()
         finally:

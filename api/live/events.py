@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from eventsourcing.persistence import Notification
 
+from api.store_gate import StoreGate
 from application.audit import explain
 from application.service import OpenbellApplication
 from domain.bot import Bot
@@ -88,19 +89,22 @@ class Page:
 class EventLog:
     """Blocking reads of the notification log (call them in a thread)."""
 
-    def __init__(self, application: OpenbellApplication) -> None:
+    def __init__(self, application: OpenbellApplication, gate: StoreGate) -> None:
         self.application = application
+        self.gate = gate
 
     def head(self) -> int:
-        return self.application.recorder.max_notification_id() or 0
+        with self.gate.use():
+            return self.application.recorder.max_notification_id() or 0
 
     def read(
         self, after: int, limit: int, stop: int | None = None, topics: Sequence[str] = ()
     ) -> Page:
         """Events with after < position (<= stop), in position order, at most `limit` rows."""
-        rows = self.application.recorder.select_notifications(
-            after + 1, limit, stop=stop, topics=list(topics)
-        )
+        with self.gate.use():
+            rows = self.application.recorder.select_notifications(
+                after + 1, limit, stop=stop, topics=list(topics)
+            )
         events = []
         for row in rows:
             try:

@@ -85,7 +85,7 @@ async def _authenticate(websocket: WebSocket, services: Services) -> str | None:
         return None
     token_id = None
     if len(request.token) <= MAX_TOKEN_CHARS:
-        token_id = await asyncio.to_thread(services.tokens.verify, request.token)
+        token_id = await asyncio.to_thread(services.gate.run, services.tokens.verify, request.token)
     if token_id is None:
         log.info("live: refused a WebSocket with an invalid or revoked token")
         await _close(websocket, UNAUTHENTICATED, "invalid or revoked token")

@@ -56,7 +56,7 @@ def tailer_of(app: FastAPI, services: Services) -> Tailer:
     """The app's one tailer, made on first use (on the event loop that serves the app)."""
     tailer: Tailer | None = getattr(app.state, "live_tailer", None)
     if tailer is None:
-        tailer = Tailer(EventLog(services.application))
+        tailer = Tailer(EventLog(services.application, services.gate))
         app.state.live_tailer = tailer
     return tailer
 
