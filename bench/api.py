@@ -87,7 +87,8 @@ def seed_trades(conninfo: str, schema: str, bot_ids: list[str], count: int) -> f
                    to_char(100 + (g %% 5000) / 100.0, 'FM999990.00'),
                    to_char(timestamp '2024-01-02 14:30:00' + g * interval '1 second',
                            'YYYY-MM-DD"T"HH24:MI:SS.US+00:00'),
-                   '{"indicators": {}, "rule": "seeded", "side": "buy"}',
+                   '{"indicators": {}, "rule": "seeded", "side": "buy", '
+                   '"bar_time": "2024-01-02T14:30:00+00:00"}',
                    CASE WHEN g %% 2 = 1 THEN to_char((g %% 200) - 100, 'FM9990.00') END,
                    'ob-seed-' || g,
                    '0.00'
