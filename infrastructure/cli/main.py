@@ -10,7 +10,13 @@ from application.bot_config import InvalidBotConfig
 from application.replay import ReplayInputError
 from application.service import BotAlreadyExists, BotNotFound
 from infrastructure.bars_io import BarsFileError
-from infrastructure.cli import api_commands, commands, projections_commands, up_command
+from infrastructure.cli import (
+    alpaca_sim_command,
+    api_commands,
+    commands,
+    projections_commands,
+    up_command,
+)
 from infrastructure.settings import InvalidDatabaseUrl
 
 USER_ERRORS = (
@@ -63,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     projections_commands.register(sub)
     api_commands.register(sub)
     up_command.register(sub)
+    alpaca_sim_command.register(sub)
     return parser
 
 

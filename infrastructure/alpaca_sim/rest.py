@@ -1,0 +1,337 @@
+"""The HTTP side: Alpaca's trading REST (`/v2/...`), market-data REST (`/v2/stocks/...`), admin.
+
+One FastAPI app serves every base URL the alpaca-py clients take (trading, data, both streams),
+so a test or the demo points all of them at one `http://127.0.0.1:PORT`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from domain.calendar import NEW_YORK, next_session, previous_session, session_on
+from infrastructure.alpaca_sim.matching import OrderError
+from infrastructure.alpaca_sim.orders import SimOrder
+from infrastructure.alpaca_sim.server import SimServer
+from infrastructure.alpaca_sim.streams import bar_message
+
+FEEDS = ("iex", "sip", "delayed_sip", "test")
+
+
+def build_app(sim: SimServer) -> FastAPI:
+    """The simulator as an ASGI app; its market loop runs while the app is up."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await sim.start()
+        yield
+        await sim.stop()
+
+    app = FastAPI(title="Openbell Alpaca simulator", lifespan=lifespan)
+    app.middleware("http")(_guard(sim))
+    _trading_routes(app, sim)
+    _data_routes(app, sim)
+    _admin_routes(app, sim)
+    for feed in FEEDS:
+        app.add_api_websocket_route(f"/v2/{feed}", sim.streams.serve_data)
+    app.add_api_websocket_route("/stream", sim.streams.serve_trading)
+    return app
+
+
+def error(status: int, code: int, message: str) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+def _guard(sim: SimServer) -> Callable[..., Awaitable[Response]]:
+    """Keys first, then the injected faults (counted per request, in arrival order)."""
+
+    async def guard(request: Request, call_next: Callable[..., Awaitable[Response]]) -> Response:
+        path = request.url.path
+        if not path.startswith("/v2/"):
+            return await call_next(request)
+        headers = request.headers
+        if (headers.get("apca-api-key-id"), headers.get("apca-api-secret-key")) != (
+            sim.options.key,
+            sim.options.secret,
+        ):
+            return error(401, 40110000, "request is not authorized")
+        faults = sim.faults
+        if not path.startswith(faults.only):
+            return await call_next(request)
+        if faults.delay_ms:
+            await asyncio.sleep(faults.delay_ms / 1000)
+        if faults.take("http_429"):
+            return error(429, 42910000, "rate limit exceeded")
+        if faults.take("http_500"):
+            return error(500, 50010000, "internal server error")
+        lose_answer, hold_answer = faults.take("http_500_after"), faults.take("timeouts")
+        response = await call_next(request)
+        if hold_answer:
+            await asyncio.sleep(faults.timeout_ms / 1000)
+        if lose_answer:
+            return error(500, 50010000, "internal server error")
+        return response
+
+    return guard
+
+
+def _trading_routes(app: FastAPI, sim: SimServer) -> None:
+    @app.get("/v2/account")
+    async def account() -> dict[str, Any]:
+        return sim.account_json()
+
+    @app.post("/v2/orders")
+    async def submit(request: Request) -> Response:
+        try:
+            order = sim.submit(await request.json())
+        except OrderError as exc:
+            return error(exc.status, exc.code, exc.message)
+        return JSONResponse(order.to_json())
+
+    @app.get("/v2/orders")
+    async def list_orders(
+        status: str = "open",
+        limit: int = 50,
+        symbols: str | None = None,
+        after: str | None = None,
+        until: str | None = None,
+        direction: str = "desc",
+    ) -> list[dict[str, Any]]:
+        wanted = set(symbols.split(",")) if symbols else None
+        since, up_to = _moment(after), _moment(until)
+        orders = [
+            o
+            for o in sim.exchange.orders.values()
+            if (status == "all" or (status == "open") == o.is_open)
+            and (wanted is None or o.symbol in wanted)
+            and (since is None or o.created_at > since)
+            and (up_to is None or o.created_at < up_to)
+        ]
+        orders.sort(key=lambda o: o.created_at, reverse=direction == "desc")
+        return [o.to_json() for o in orders[: min(limit, 500)]]
+
+    @app.delete("/v2/orders")
+    async def cancel_all() -> list[dict[str, Any]]:
+        done = []
+        for order in [o for o in sim.exchange.orders.values() if o.is_open]:
+            sim.exchange.cancel(order, sim.clock.now())
+            done.append({"id": str(order.id), "status": 200, "body": order.to_json()})
+        return done
+
+    @app.get("/v2/orders:by_client_order_id")
+    async def by_client_id(client_order_id: str) -> Response:
+        order = sim.exchange.by_client.get(client_order_id)
+        return _order_or_404(order)
+
+    @app.get("/v2/orders/{order_id}")
+    async def get_order(order_id: str) -> Response:
+        return _order_or_404(_find(sim, order_id))
+
+    @app.delete("/v2/orders/{order_id}")
+    async def cancel(order_id: str) -> Response:
+        order = _find(sim, order_id)
+        if order is None:
+            return error(404, 40410000, "order not found")
+        try:
+            sim.exchange.cancel(order, sim.clock.now())
+        except OrderError as exc:
+            return error(exc.status, exc.code, exc.message)
+        return Response(status_code=204)
+
+    @app.get("/v2/positions")
+    async def positions() -> list[dict[str, Any]]:
+        return sim.positions_json()
+
+    @app.get("/v2/positions/{symbol}")
+    async def position(symbol: str) -> Response:
+        for row in sim.positions_json():
+            if row["symbol"] == symbol.upper():
+                return JSONResponse(row)
+        return error(404, 40410000, "position does not exist")
+
+    @app.get("/v2/clock")
+    async def clock() -> dict[str, Any]:
+        now = sim.clock.now()
+        upcoming = next_session(now)
+        is_open = upcoming.open <= now < upcoming.close
+        following = next_session(upcoming.close) if is_open else upcoming
+        return {
+            "timestamp": now.astimezone(NEW_YORK).isoformat(),
+            "is_open": is_open,
+            "next_open": following.open.isoformat(),
+            "next_close": upcoming.close.isoformat(),
+        }
+
+    @app.get("/v2/calendar")
+    async def calendar(start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
+        today = sim.clock.now().astimezone(NEW_YORK).date()
+        first = date.fromisoformat(start[:10]) if start else previous_session(sim.clock.now()).day
+        last = date.fromisoformat(end[:10]) if end else today + timedelta(days=30)
+        days: list[dict[str, str]] = []
+        day = first
+        while day <= last and len(days) < 5000:
+            if (session := session_on(day)) is not None:
+                days.append(
+                    {
+                        "date": day.isoformat(),
+                        "open": f"{session.open:%H:%M}",
+                        "close": f"{session.close:%H:%M}",
+                        "session_open": "0400",
+                        "session_close": "2000",
+                        "settlement_date": (day + timedelta(days=1)).isoformat(),
+                    }
+                )
+            day += timedelta(days=1)
+        return days
+
+
+def _data_routes(app: FastAPI, sim: SimServer) -> None:
+    @app.get("/v2/stocks/bars")
+    async def bars(
+        symbols: str,
+        timeframe: str = "1Min",
+        start: str | None = None,
+        end: str | None = None,
+        limit: int | None = None,
+        page_token: str | None = None,
+        sort: str = "asc",
+    ) -> Response:
+        if timeframe not in ("1Min", "1T"):
+            return error(422, 42210000, f"the simulator serves 1Min bars, not {timeframe}")
+        names = sorted({s.strip().upper() for s in symbols.split(",") if s.strip()})
+        page, token = _bars_page(sim, names, start, end, limit, page_token, sort)
+        body: dict[str, Any] = {"bars": {}, "next_page_token": token}
+        for symbol, bar in page:
+            body["bars"].setdefault(symbol, []).append(_rest_bar(bar))
+        return JSONResponse(body)
+
+    @app.get("/v2/stocks/{symbol}/bars")
+    async def symbol_bars(
+        symbol: str,
+        timeframe: str = "1Min",
+        start: str | None = None,
+        end: str | None = None,
+        limit: int | None = None,
+        page_token: str | None = None,
+        sort: str = "asc",
+    ) -> Response:
+        name = symbol.upper()
+        page, token = _bars_page(sim, [name], start, end, limit, page_token, sort)
+        return JSONResponse(
+            {"bars": [_rest_bar(bar) for _, bar in page], "symbol": name, "next_page_token": token}
+        )
+
+
+def _bars_page(
+    sim: SimServer,
+    symbols: list[str],
+    start: str | None,
+    end: str | None,
+    limit: int | None,
+    page_token: str | None,
+    sort: str,
+) -> tuple[list[tuple[str, Any]], str | None]:
+    """One page of published bars, symbol by symbol (as Alpaca pages multi-symbol requests)."""
+    now = sim.clock.now()
+    rows = [
+        (s, bar)
+        for s in symbols
+        for bar in (
+            reversed(sim.book.published(s, _moment(start), _moment(end), now))
+            if sort == "desc"
+            else sim.book.published(s, _moment(start), _moment(end), now)
+        )
+    ]
+    offset = int(base64.urlsafe_b64decode(page_token).decode()) if page_token else 0
+    size = min(limit or sim.options.page_size, sim.options.page_size)
+    page = rows[offset : offset + size]
+    more = offset + size < len(rows)
+    return page, base64.urlsafe_b64encode(str(offset + size).encode()).decode() if more else None
+
+
+def _rest_bar(bar: Any) -> dict[str, Any]:
+    message = bar_message(bar)
+    message.pop("T"), message.pop("S")
+    message["t"] = bar.timestamp.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return message
+
+
+def _admin_routes(app: FastAPI, sim: SimServer) -> None:
+    @app.get("/admin/state")
+    async def state() -> dict[str, Any]:
+        published = sim.bars_published_until()
+        return {
+            "now": sim.clock.now().isoformat(),
+            "speed": sim.clock.speed,
+            "bars_published_until": published.isoformat() if published else None,
+            "orders": len(sim.exchange.orders),
+            "submissions": sim.submissions,
+            "open_orders": sum(o.is_open for o in sim.exchange.orders.values()),
+            "stream_clients": {"data": len(sim.streams.data), "trading": len(sim.streams.trading)},
+            "faults": sim.faults.as_dict(),
+        }
+
+    @app.post("/admin/clock")
+    async def move_clock(request: Request) -> Response:
+        """Body: {"advance": seconds} | {"to": ISO-8601} | {"speed": x} (0 = stepped)."""
+        body = await request.json()
+        try:
+            if "speed" in body:
+                sim.clock.set_speed(float(body["speed"]))
+            if "to" in body:
+                target = datetime.fromisoformat(str(body["to"]))
+                sim.advance(max(0.0, (target - sim.clock.now()).total_seconds()))
+            if "advance" in body:
+                sim.advance(float(body["advance"]))
+        except (TypeError, ValueError) as exc:
+            return error(422, 42210000, str(exc))
+        sim.catch_up()
+        return JSONResponse(await state())
+
+    @app.post("/admin/faults")
+    async def set_faults(request: Request) -> Response:
+        body = dict(await request.json())
+        drop = bool(body.pop("drop_streams", False))
+        try:
+            sim.faults.update(body)
+        except (TypeError, ValueError) as exc:
+            return error(422, 42210000, str(exc))
+        dropped = sim.streams.drop_all() if drop else 0
+        return JSONResponse({"faults": sim.faults.as_dict(), "dropped_streams": dropped})
+
+    @app.delete("/admin/faults")
+    async def clear_faults() -> dict[str, Any]:
+        sim.faults = type(sim.faults)()
+        return sim.faults.as_dict()
+
+    @app.get("/admin/orders")
+    async def all_orders() -> list[dict[str, Any]]:
+        return [o.to_json() for o in sim.exchange.orders.values()]
+
+
+def _find(sim: SimServer, order_id: str) -> SimOrder | None:
+    try:
+        return sim.exchange.orders.get(UUID(order_id))
+    except ValueError:
+        return None
+
+
+def _order_or_404(order: SimOrder | None) -> Response:
+    if order is None:
+        return error(404, 40410000, "order not found")
+    return JSONResponse(order.to_json())
+
+
+def _moment(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
