@@ -11,6 +11,7 @@ from uuid import UUID
 from api.broadcast import Broadcaster
 from api.rate_limit import TokenBucketLimiter
 from api.store_gate import StoreGate
+from api.token_cache import TokenCache
 from application.service import OpenbellApplication
 from infrastructure.settings import Settings
 from infrastructure.tokens import TokenStore
@@ -31,6 +32,7 @@ class Services:
     new_bot_id: Callable[[], UUID]
     projections: ProjectionRunner
     broadcaster: Broadcaster = field(default_factory=Broadcaster)
+    token_cache: TokenCache = field(default_factory=TokenCache)
     gate: StoreGate = field(default_factory=StoreGate)  # store calls made off the request path
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)

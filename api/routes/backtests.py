@@ -109,7 +109,7 @@ def install(app: FastAPI, services: Services) -> None:
     )
 
 
-def get_setup(request: Request) -> BacktestSetup:
+async def get_setup(request: Request) -> BacktestSetup:
     setup: BacktestSetup = request.app.state.backtests
     return setup
 

@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/market/replay", tags=["market"], responses=respo
 _control_lock = threading.Lock()
 
 
-def get_feed_control(request: Request, services: ServicesDep) -> FeedControl:
+async def get_feed_control(request: Request, services: ServicesDep) -> FeedControl:
     with _control_lock:
         control: FeedControl | None = getattr(request.app.state, "paper_feed", None)
         if control is None:

@@ -101,7 +101,7 @@ class TradeFilters:
         }
 
 
-def trade_filters(
+async def trade_filters(
     bot_id: Annotated[UUID | None, Query(description="only this bot's fills")] = None,
     symbol: Annotated[str | None, Query(max_length=16, description="only this symbol")] = None,
     side: Annotated[Literal["buy", "sell"] | None, Query(description="only buys or sells")] = None,
