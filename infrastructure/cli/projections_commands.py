@@ -34,9 +34,25 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     status_parser.set_defaults(handler=status)
 
     run_parser = sub.add_parser("run", help="bring every read model up to date once")
+    run_parser.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=500,
+        help="events per read-model transaction (default 500)",
+    )
     run_parser.add_argument("--json", action="store_true")
     run_parser.set_defaults(handler=run)
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, not {text!r}")
+    return value
 
 
 def rebuild(args: argparse.Namespace) -> int:
@@ -52,7 +68,7 @@ def rebuild(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     with _runner(args) as runner:
-        applied, seconds = _timed(runner.catch_up)
+        applied, seconds = _timed(lambda: runner.catch_up(args.batch_size))
         _report(args, "caught up", applied, seconds)
     return 0
 
