@@ -50,6 +50,23 @@ class Settings(BaseSettings):
         default=65536, ge=1, description="largest request body the HTTP API reads (else 413)"
     )
 
+    alpaca_key_id: SecretStr | None = Field(default=None, description="Alpaca API key id")
+    alpaca_secret: SecretStr | None = Field(default=None, description="Alpaca API secret key")
+    alpaca_trading_url: str | None = Field(
+        default=None, description="trading REST base URL (default: Alpaca paper, or live)"
+    )
+    alpaca_data_url: str | None = Field(default=None, description="market-data REST base URL")
+    alpaca_data_stream_url: str | None = Field(
+        default=None, description="market-data WebSocket URL (default wss://.../v2/<feed>)"
+    )
+    alpaca_trading_stream_url: str | None = Field(
+        default=None, description="trade-updates WebSocket URL"
+    )
+    alpaca_feed: str = Field(default="iex", description="Alpaca data feed: iex or sip")
+    live_trading: str = Field(
+        default="no", description="'yes' trades real money through Alpaca's live endpoint"
+    )
+
     @field_validator("ui_origin")
     @classmethod
     def _origin_without_slash(cls, value: str) -> str:

@@ -1,0 +1,1 @@
+"""Alpaca adapters (alpaca-py only): broker, bar feed, market clock; built from `AlpacaConfig`."""

@@ -1,0 +1,274 @@
+"""The Broker port over Alpaca's trading REST API and its trade-updates stream.
+
+- Every order carries the engine's deterministic `client_order_id`. When a submission fails in a
+  way that leaves its outcome unknown (429, 5xx, timeout, connection error), the order is looked
+  up by that id before anything is sent again; a 422 "client_order_id must be unique" means an
+  earlier attempt got through, and that order is adopted. A decision never becomes two orders.
+- What the broker says comes from two sources: the REST answers (submit, cancel, lookups) and the
+  trade_updates stream. Both go through one ledger per order that reports each change once
+  (accepted once, fills by cumulative quantity, one terminal state), whichever arrives first.
+- Fills wait for the engine to observe the bar of the minute they happened in (`observe`), and
+  are stamped with that bar's time: the engine then sees them exactly where replay's simulator
+  would produce them, so live decisions follow the same path as a replay of the same bars.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time as timer
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import requests
+from alpaca.common.exceptions import APIError
+from alpaca.trading.client import TradingClient
+from alpaca.trading.stream import TradingStream
+
+from application.ports import BrokerUpdate, Clock, UpdateKind
+from domain.bars import BAR_LENGTH, Bar
+from domain.orders import OrderRequest
+from infrastructure.alpaca.orders import decimal_of, moment_of, to_alpaca
+
+log = logging.getLogger("openbell.alpaca.broker")
+T = TypeVar("T")
+TERMINAL = {"filled", "canceled", "expired", "rejected", "done_for_day", "replaced", "stopped"}
+
+
+class BrokerUnavailable(RuntimeError):
+    """Alpaca did not answer after every retry; the order's fate is unknown (never resubmitted)."""
+
+
+@dataclass(slots=True)
+class _Ledger:
+    """What has been reported to the engine about one order."""
+
+    symbol: str
+    broker_id: str = ""
+    accepted: bool = False
+    filled: int = 0
+    done: bool = False
+
+
+class AlpacaBroker:
+    """Broker port for paper and live trading; `start()` opens the trade-updates stream."""
+
+    def __init__(
+        self,
+        client: TradingClient,
+        clock: Clock,
+        stream: TradingStream | None = None,
+        *,
+        attempts: int = 6,
+        backoff: float = 0.05,
+        hold_fills_for_bars: bool = True,
+    ) -> None:
+        self._client, self._clock, self._stream = client, clock, stream
+        self._attempts, self._backoff = attempts, backoff
+        self._hold = hold_fills_for_bars
+        self._lock = threading.Lock()
+        self._ledgers: dict[str, _Ledger] = {}
+        self._ready: list[BrokerUpdate] = []
+        self._held: dict[str, list[tuple[datetime, BrokerUpdate]]] = {}
+        self._observed: dict[str, datetime] = {}  # per symbol: close of the last bar observed
+        self._thread: threading.Thread | None = None
+        self.stats = {"submits": 0, "retries": 0, "lookups": 0, "adopted": 0}
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._stream is None or self._thread is not None:
+            return
+        self._stream.subscribe_trade_updates(self._on_trade_update)
+        self._thread = threading.Thread(target=self._stream.run, name="alpaca-trades", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        if self._stream is not None and self._thread is not None:
+            try:
+                self._stream.stop()
+            except Exception:  # the loop may already be gone
+                log.debug("trade stream stop failed", exc_info=True)
+            self._thread.join(timeout=5)
+
+    # ---- the Broker port -------------------------------------------------------------------
+
+    def estimate_fee(self, qty: int, price: Decimal) -> Decimal:
+        return Decimal(0)  # Alpaca charges no commission on US equities
+
+    def submit(self, request: OrderRequest) -> None:
+        cid = request.client_order_id
+        with self._lock:
+            self._ledgers.setdefault(cid, _Ledger(request.symbol))
+        self.stats["submits"] += 1
+        try:
+            order = self._submit_once(request)
+        except APIError as exc:
+            self._terminal(cid, UpdateKind.REJECTED, _message(exc))
+            return
+        except BrokerUnavailable as exc:
+            self._terminal(cid, UpdateKind.REJECTED, f"broker unavailable: {exc}")
+            return
+        self._absorb(order)
+
+    def cancel(self, client_order_id: str) -> None:
+        with self._lock:
+            ledger = self._ledgers.get(client_order_id)
+        if ledger is None or ledger.done:
+            return
+        try:
+            broker_id = ledger.broker_id or str(self._lookup(client_order_id).id)
+            self._call(lambda: self._client.cancel_order_by_id(broker_id))
+        except APIError as exc:
+            if exc.status_code not in (404, 422):
+                raise
+            # Not cancelable any more: it filled or ended; learn how from the order itself.
+            self._absorb(self._lookup(client_order_id))
+            return
+        self._terminal(client_order_id, UpdateKind.CANCELED, "canceled by the bot")
+
+    def observe(self, bar: Bar) -> None:
+        """The engine reached `bar`: fills from its minute or earlier become visible."""
+        closes = bar.timestamp + BAR_LENGTH
+        with self._lock:
+            self._observed[bar.symbol] = closes
+            held = self._held.get(bar.symbol)
+            if not held:
+                return
+            now = self._clock.now()
+            due = [u for at, u in held if at < closes]
+            self._held[bar.symbol] = [(at, u) for at, u in held if at >= closes]
+            self._ready += [_restamp(u, now) for u in due]
+
+    def poll_updates(self) -> list[BrokerUpdate]:
+        with self._lock:
+            ready, self._ready = self._ready, []
+        return ready
+
+    # ---- reliability -----------------------------------------------------------------------
+
+    def _submit_once(self, request: OrderRequest) -> Any:
+        """Submit; on an unknown outcome look the id up first, and resubmit only if absent."""
+        cid, payload = request.client_order_id, to_alpaca(request)
+        for attempt in range(self._attempts):
+            try:
+                return self._client.submit_order(payload)
+            except APIError as exc:
+                if exc.status_code == 422 and "client_order_id" in _message(exc):
+                    self.stats["adopted"] += 1
+                    return self._lookup(cid)  # an earlier attempt (or run) placed it
+                if not _transient(exc):
+                    raise
+            except requests.RequestException:
+                pass
+            self.stats["retries"] += 1
+            timer.sleep(self._backoff * 2**attempt)
+            found = self._find(cid)
+            if found is not None:
+                self.stats["adopted"] += 1
+                return found
+        raise BrokerUnavailable(f"no answer for {cid} after {self._attempts} attempts")
+
+    def _find(self, cid: str) -> Any | None:
+        """The order with this client id, or None when Alpaca certainly does not have it."""
+        try:
+            return self._lookup(cid)
+        except APIError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+
+    def _lookup(self, cid: str) -> Any:
+        self.stats["lookups"] += 1
+        return self._call(lambda: self._client.get_order_by_client_id(cid))
+
+    def _call(self, action: Callable[[], T]) -> T:
+        """Retry an idempotent request (lookups, cancels) through 429s, 5xx and timeouts."""
+        for attempt in range(self._attempts):
+            try:
+                return action()
+            except APIError as exc:
+                if not _transient(exc):
+                    raise
+            except requests.RequestException:
+                pass
+            self.stats["retries"] += 1
+            timer.sleep(self._backoff * 2**attempt)
+        raise BrokerUnavailable(f"no answer after {self._attempts} attempts")
+
+    # ---- the ledger ------------------------------------------------------------------------
+
+    async def _on_trade_update(self, update: Any) -> None:
+        event = str(getattr(update.event, "value", update.event))
+        if event in ("new", "accepted", "pending_new", "fill", "partial_fill"):
+            self._absorb(update.order, event_time=update.timestamp)
+        elif event in ("canceled", "expired", "rejected", "done_for_day"):
+            kind = UpdateKind.REJECTED if event == "rejected" else UpdateKind.CANCELED
+            self._terminal(update.order.client_order_id, kind, event)
+        await asyncio.sleep(0)
+
+    def _absorb(self, order: Any, event_time: datetime | None = None) -> None:
+        """Report what an order snapshot shows beyond what the ledger already reported."""
+        cid, status = order.client_order_id, str(getattr(order.status, "value", order.status))
+        now = self._clock.now()
+        with self._lock:
+            ledger = self._ledgers.setdefault(cid, _Ledger(str(order.symbol)))
+            ledger.broker_id = str(order.id)
+            if ledger.done:
+                return
+            if not ledger.accepted and status not in ("rejected", "pending_new"):
+                ledger.accepted = True
+                self._ready.append(BrokerUpdate(UpdateKind.ACCEPTED, cid, now, str(order.id)))
+            filled = int(decimal_of(order.filled_qty))
+            if filled > ledger.filled:
+                price = decimal_of(order.filled_avg_price)
+                at = moment_of(order, "filled_at") or event_time or now
+                fill = BrokerUpdate(
+                    UpdateKind.FILLED, cid, at, str(order.id), filled - ledger.filled, price
+                )
+                ledger.filled = filled
+                self._release_or_hold(ledger.symbol, at, fill)
+        if status in TERMINAL - {"filled"}:
+            kind = UpdateKind.REJECTED if status == "rejected" else UpdateKind.CANCELED
+            self._terminal(cid, kind, status)
+        elif status == "filled":
+            with self._lock:
+                ledger.done = True
+
+    def _release_or_hold(self, symbol: str, at: datetime, update: BrokerUpdate) -> None:
+        seen = self._observed.get(symbol)
+        if not self._hold or (seen is not None and at < seen):
+            self._ready.append(update)
+        else:
+            self._held.setdefault(symbol, []).append((at, update))
+
+    def _terminal(self, cid: str, kind: UpdateKind, reason: str) -> None:
+        with self._lock:
+            ledger = self._ledgers.get(cid)
+            if ledger is None or ledger.done:
+                return
+            ledger.done = True
+            self._ready.append(
+                BrokerUpdate(kind, cid, self._clock.now(), ledger.broker_id, reason=reason)
+            )
+
+
+def _restamp(update: BrokerUpdate, at: datetime) -> BrokerUpdate:
+    return BrokerUpdate(update.kind, update.client_order_id, at, update.broker_order_id,
+                        update.qty, update.price, update.fee, update.reason)  # fmt: skip
+
+
+def _transient(exc: APIError) -> bool:
+    status = exc.status_code
+    return status is None or status == 429 or status >= 500
+
+
+def _message(exc: APIError) -> str:
+    try:
+        return str(exc.message)
+    except (ValueError, KeyError, TypeError):
+        return str(exc)

@@ -1,0 +1,196 @@
+"""The MarketData port over Alpaca: minute bars from StockDataStream, gaps filled through REST.
+
+alpaca-py reconnects a dropped data WebSocket by itself (with backoff), but the bars published
+while it was away are gone from the stream. The feed notices a missing minute when the next bar
+arrives and first fetches what it missed with StockHistoricalDataClient, in (time, symbol)
+order; bars already delivered are skipped, so no bar is missed or processed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time as timer
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import requests
+from alpaca.common.exceptions import APIError
+from alpaca.data.enums import DataFeed
+from alpaca.data.historical import StockHistoricalDataClient
+from alpaca.data.live import StockDataStream
+from alpaca.data.requests import StockBarsRequest
+from alpaca.data.timeframe import TimeFrame
+
+from domain.bars import BAR_LENGTH, Bar
+
+log = logging.getLogger("openbell.alpaca.market_data")
+CENT = Decimal("0.01")
+
+
+def to_bar(symbol: str, raw: Any) -> Bar:
+    """An alpaca-py Bar as ours: exact cents when the float is a whole number of cents."""
+    return Bar(
+        symbol,
+        raw.timestamp,
+        _price(raw.open),
+        _price(raw.high),
+        _price(raw.low),
+        _price(raw.close),
+        int(raw.volume),
+    )
+
+
+def _price(value: float) -> Decimal:
+    exact = Decimal(repr(float(value)))
+    cents = exact.quantize(CENT)
+    return cents if cents == exact else exact
+
+
+class AlpacaBarFeed:
+    """Live minute bars for `symbols`, each exactly once, in (time, symbol) order across gaps."""
+
+    def __init__(
+        self,
+        stream: StockDataStream,
+        history: StockHistoricalDataClient,
+        symbols: Sequence[str],
+        *,
+        feed: str = "iex",
+        after: datetime | None = None,
+        attempts: int = 6,
+        backoff: float = 0.05,
+    ) -> None:
+        self._stream, self._history = stream, history
+        self.symbols = sorted(set(symbols))
+        self._feed, self._attempts, self._backoff = DataFeed(feed), attempts, backoff
+        self._queue: queue.Queue[Bar] = queue.Queue()
+        self._last: dict[str, datetime] = dict.fromkeys(self.symbols, after) if after else {}
+        self._newest: datetime | None = after
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.stats = {"streamed": 0, "backfilled": 0, "duplicates": 0, "gaps": 0}
+
+    # ---- history ---------------------------------------------------------------------------
+
+    def history(self, start: datetime, end: datetime | None = None) -> list[Bar]:
+        """Published bars from `start` to `end` (inclusive), sorted by (time, symbol)."""
+        return self._fetch(self.symbols, start, end)
+
+    def warm_up(self, start: datetime, end: datetime | None = None) -> list[Bar]:
+        """History for indicator warm-up; the live bars then continue right after it."""
+        bars = self.history(start, end)
+        for bar in bars:
+            self._mark(bar)
+        return bars
+
+    def _fetch(self, symbols: Sequence[str], start: datetime, end: datetime | None) -> list[Bar]:
+        request = StockBarsRequest(
+            symbol_or_symbols=list(symbols),
+            timeframe=TimeFrame.Minute,
+            start=start,
+            end=end,
+            feed=self._feed,
+        )
+        for attempt in range(self._attempts):
+            try:
+                result = self._history.get_stock_bars(request)
+                break
+            except APIError as exc:
+                if exc.status_code is not None and exc.status_code < 500 and exc.status_code != 429:
+                    raise
+            except requests.RequestException:
+                pass
+            timer.sleep(self._backoff * 2**attempt)
+        else:
+            raise ConnectionError(f"no bars from Alpaca after {self._attempts} attempts")
+        data: dict[str, list[Any]] = getattr(result, "data", {})
+        bars = [to_bar(symbol, raw) for symbol, rows in data.items() for raw in rows]
+        return sorted(bars, key=lambda b: (b.timestamp, b.symbol))
+
+    # ---- live ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stream.subscribe_bars(self._on_bar, *self.symbols)
+        self._thread = threading.Thread(target=self._stream.run, name="alpaca-bars", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            try:
+                self._stream.stop()
+            except Exception:
+                log.debug("data stream stop failed", exc_info=True)
+            self._thread.join(timeout=5)
+
+    async def _on_bar(self, raw: Any) -> None:
+        self._queue.put(to_bar(raw.symbol, raw))
+
+    def bars(self) -> Iterator[Bar]:
+        """Blocks for the next bar until `stop()`; backfills any gap before yielding past it."""
+        while not self._stop.is_set():
+            try:
+                bar = self._queue.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            self.stats["streamed"] += 1
+            yield from self._accept(bar)
+
+    def next_bars(self, timeout: float) -> list[Bar]:
+        """What has arrived within `timeout` seconds (non-blocking use, e.g. a live runner)."""
+        try:
+            bar = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        out: list[Bar] = []
+        while True:
+            self.stats["streamed"] += 1
+            out += self._accept(bar)
+            try:
+                bar = self._queue.get_nowait()
+            except queue.Empty:
+                return out
+
+    def _accept(self, bar: Bar) -> list[Bar]:
+        last = self._last.get(bar.symbol)
+        if last is not None and bar.timestamp <= last:
+            self.stats["duplicates"] += 1
+            return []
+        out: list[Bar] = []
+        if self._newest is not None and bar.timestamp > self._newest:
+            missing_from = min(
+                (self._last.get(s, self._newest) for s in self.symbols), default=self._newest
+            )
+            if missing_from + BAR_LENGTH < bar.timestamp:
+                out += self._backfill(missing_from + BAR_LENGTH, bar.timestamp - BAR_LENGTH)
+        elif last is not None and last + BAR_LENGTH < bar.timestamp:
+            out += self._backfill(last + BAR_LENGTH, bar.timestamp - BAR_LENGTH, [bar.symbol])
+        self._mark(bar)
+        out.append(bar)
+        return out
+
+    def _backfill(
+        self, start: datetime, end: datetime, symbols: Sequence[str] | None = None
+    ) -> list[Bar]:
+        self.stats["gaps"] += 1
+        found = []
+        for bar in self._fetch(symbols or self.symbols, start, end):
+            last = self._last.get(bar.symbol)
+            if last is None or bar.timestamp > last:
+                self._mark(bar)
+                found.append(bar)
+        self.stats["backfilled"] += len(found)
+        if found:
+            log.info("backfilled %d bars from %s to %s", len(found), start, end)
+        return found
+
+    def _mark(self, bar: Bar) -> None:
+        self._last[bar.symbol] = bar.timestamp
+        if self._newest is None or bar.timestamp > self._newest:
+            self._newest = bar.timestamp

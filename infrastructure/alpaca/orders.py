@@ -1,0 +1,60 @@
+"""Translation between Openbell's order vocabulary and alpaca-py's requests and orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from alpaca.trading.enums import OrderClass, OrderSide, TimeInForce
+from alpaca.trading.requests import (
+    LimitOrderRequest,
+    MarketOrderRequest,
+    StopLossRequest,
+    StopOrderRequest,
+    TakeProfitRequest,
+)
+
+from domain.orders import OrderRequest, OrderType, Side
+
+
+def to_alpaca(request: OrderRequest) -> Any:
+    """Day orders; a one-cancels-other exit is Alpaca's `oco` class (take-profit + stop-loss)."""
+    common: dict[str, Any] = {
+        "symbol": request.symbol,
+        "qty": request.qty,
+        "side": OrderSide.BUY if request.side is Side.BUY else OrderSide.SELL,
+        "time_in_force": TimeInForce.DAY,
+        "client_order_id": request.client_order_id,
+    }
+    limit, stop = _float(request.limit_price), _float(request.stop_price)
+    if request.order_type is OrderType.MARKET:
+        return MarketOrderRequest(**common)
+    if request.order_type is OrderType.LIMIT:
+        return LimitOrderRequest(limit_price=limit, **common)
+    if limit is not None and stop is not None:
+        return LimitOrderRequest(
+            order_class=OrderClass.OCO,
+            take_profit=TakeProfitRequest(limit_price=limit),
+            stop_loss=StopLossRequest(stop_price=stop),
+            **common,
+        )
+    if stop is not None:
+        return StopOrderRequest(stop_price=stop, **common)
+    return LimitOrderRequest(limit_price=limit, **common)
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def decimal_of(value: Any) -> Decimal:
+    """Alpaca sends prices and quantities as strings (sometimes floats): exact Decimals."""
+    if value is None or value == "":
+        return Decimal(0)
+    return Decimal(value if isinstance(value, str) else repr(float(value)))
+
+
+def moment_of(order: Any, name: str) -> datetime | None:
+    value = getattr(order, name, None)
+    return value if isinstance(value, datetime) else None
