@@ -93,7 +93,7 @@ class AlpacaBroker:
                 self._stream.stop()
             except Exception:  # the loop may already be gone
                 log.debug("trade stream stop failed", exc_info=True)
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=0.5)
 
     # ---- the Broker port -------------------------------------------------------------------
 

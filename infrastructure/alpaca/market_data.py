@@ -127,7 +127,7 @@ class AlpacaBarFeed:
                 self._stream.stop()
             except Exception:
                 log.debug("data stream stop failed", exc_info=True)
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=0.5)
 
     async def _on_bar(self, raw: Any) -> None:
         self._queue.put(to_bar(raw.symbol, raw))
