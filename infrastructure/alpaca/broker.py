@@ -36,6 +36,7 @@ from infrastructure.alpaca.orders import decimal_of, moment_of, to_alpaca
 
 log = logging.getLogger("openbell.alpaca.broker")
 T = TypeVar("T")
+CANCELED_BY_BOT = "canceled by the bot"
 TERMINAL = {"filled", "canceled", "expired", "rejected", "done_for_day", "replaced", "stopped"}
 
 
@@ -52,6 +53,7 @@ class _Ledger:
     accepted: bool = False
     filled: int = 0
     done: bool = False
+    cancel_asked: bool = False
 
 
 class AlpacaBroker:
@@ -120,6 +122,7 @@ class AlpacaBroker:
             ledger = self._ledgers.get(client_order_id)
         if ledger is None or ledger.done:
             return
+        ledger.cancel_asked = True  # the stream's "canceled" may beat the REST answer
         try:
             broker_id = ledger.broker_id or str(self._lookup(client_order_id).id)
             self._call(lambda: self._client.cancel_order_by_id(broker_id))
@@ -129,7 +132,7 @@ class AlpacaBroker:
             # Not cancelable any more: it filled or ended; learn how from the order itself.
             self._absorb(self._lookup(client_order_id))
             return
-        self._terminal(client_order_id, UpdateKind.CANCELED, "canceled by the bot")
+        self._terminal(client_order_id, UpdateKind.CANCELED, CANCELED_BY_BOT)
 
     def observe(self, bar: Bar) -> None:
         """The engine reached `bar`: fills from its minute or earlier become visible."""
@@ -252,6 +255,8 @@ class AlpacaBroker:
             if ledger is None or ledger.done:
                 return
             ledger.done = True
+            if kind is UpdateKind.CANCELED and ledger.cancel_asked:
+                reason = CANCELED_BY_BOT
             self._ready.append(
                 BrokerUpdate(kind, cid, self._clock.now(), ledger.broker_id, reason=reason)
             )
