@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from application.engine import SettableClock
-from application.ports import UpdateKind
 from domain.orders import OrderRequest, OrderType, Side
 from infrastructure.alpaca.broker import AlpacaBroker
 from infrastructure.alpaca.clients import (
