@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 
 from application.service import OpenbellApplication
@@ -69,7 +70,16 @@ class ProjectionRunner:
         self.db = db
         self.projections = list(projections) if projections is not None else default_projections()
         self._by_name = {p.name: p for p in self.projections}
+        self._seen: tuple[int, float] | None = None  # (least position, monotonic time) last read
         ensure_tables(db, self.projections)
+
+    def recent_position(self, max_age: float = 0.5) -> int | None:
+        """The least position this runner saw its read models at, if it looked in the last
+        `max_age` seconds: a lower bound that saves a query while the runner is polling."""
+        seen = self._seen
+        if seen is None or time.monotonic() - seen[1] > max_age:
+            return None
+        return seen[0]
 
     @property
     def names(self) -> list[str]:
@@ -132,7 +142,14 @@ class ProjectionRunner:
         total = 0
         while True:
             head = self._head()
-            applied = sum(self._step(p, batch_size, head) for p in projections)
+            # One unlocked read first: an idle poll then takes no lock and opens no write.
+            known = self.positions()
+            behind = [p for p in projections if known.get(p.name, 0) < head]
+            if not behind:
+                if len(projections) == len(self.projections):
+                    self._seen = (min(known.values(), default=0), time.monotonic())
+                return total
+            applied = sum(self._step(p, batch_size, head) for p in behind)
             total += applied
             if not applied:
                 return total
