@@ -4,8 +4,9 @@ Seeds 100 bots through the HTTP API and 1,000,000 trades into the trades read mo
 the latency of reading them is what is measured), then a second process sends a concurrent mix of
 bot CRUD and filtered trade-page requests to a real `openbell serve` for a fixed time and reports
 p50/p99 per request kind: once as fast as the server answers (saturation), once paced at `--rate`
-requests a second (latency counted from each request's scheduled start). Separately it replays bars into a fresh schema and times the
-projections' catch-up (events/s). Run: `.venv/bin/python bench/api.py [--seconds 15] [--rate 100] [--json]`.
+requests a second (latency counted from each request's scheduled start). Separately it replays
+bars into a fresh schema and times the projections' catch-up (events/s).
+Run: `.venv/bin/python bench/api.py [--seconds 15] [--rate 100] [--json]`.
 """
 
 from __future__ import annotations
