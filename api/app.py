@@ -21,6 +21,7 @@ from api.middleware import BodySizeLimit, SecurityHeaders, UnhandledErrors
 from api.rate_limit import TokenBucketLimiter
 from api.routes import backtests, bots, feed, health
 from api.services import Services
+from api.ui_static import install_ui
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings, with_password
 from infrastructure.tokens import TokenStore
@@ -96,6 +97,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     app.include_router(market.router)
     app.include_router(feed.router)
     backtests.install(app, services)  # its router, registry and worker
+    install_ui(app)  # the built dashboard at `/` (after every router: it catches the rest)
     # Added innermost first: SecurityHeaders wraps CORS wraps the body limit wraps the 500s.
     app.add_middleware(UnhandledErrors)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
