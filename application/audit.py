@@ -120,6 +120,10 @@ _EXPLAINERS: dict[str, Any] = {
     "Stopped": lambda e: f"stopped: {e.reason}",
     "Archived": lambda e: "archived (history kept)",
     "Errored": lambda e: f"error: {e.reason}",
+    "Reconciled": lambda e: (
+        f"reconciled with {e.broker}: "
+        + ("; ".join(f"{k} {v}" for k, v in e.findings.items()) or "nothing to correct")
+    ),
     "SignalGenerated": _signal,
     "RiskCheckPassed": _risk_passed,
     "OrderDenied": _denied,

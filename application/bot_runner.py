@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ from application.indicator_hub import IndicatorHub
 from application.ports import Broker, BrokerUpdate, Clock, UpdateKind
 from domain.bars import Bar, BarFloats
 from domain.bot import Bot, BotStatus
-from domain.calendar import session_on, window_on
+from domain.calendar import Session, session_on, window_on
 from domain.orders import Intent, OrderRequest, OrderType, Side, client_order_id
 from domain.risk import CENT, Approved, check_entry, daily_loss_breach, protective_prices
 from domain.signals import VoteRule, decide
@@ -22,8 +23,16 @@ _ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
 class BotRunner:
     """Per-bot trading logic; the aggregate records every step and enforces its invariants."""
 
-    def __init__(self, bot: Bot, hub: IndicatorHub, broker: Broker, clock: Clock) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        hub: IndicatorHub,
+        broker: Broker,
+        clock: Clock,
+        sessions: Callable[[date], Session | None] = session_on,
+    ) -> None:
         self.bot, self.hub, self.broker, self.clock = bot, hub, broker, clock
+        self.sessions = sessions  # live trading asks the broker's calendar
         self.rules: list[VoteRule] = []
         self.last_decision: dict[str, Side | None] = {}
         self.marks: dict[str, Decimal] = {}
@@ -71,27 +80,61 @@ class BotRunner:
             self._evaluate(bar, day)
 
     def _enter_day(self, day: date) -> None:
-        session = session_on(day)
+        session = self.sessions(day)
         config = self.bot.config
         bounds = session and window_on(session, config.window_start, config.window_end)
         self._day = day
         # (start, end, flatten_from) in UTC, or None when the bot does not trade that day.
         self._window = (bounds[0], bounds[1], bounds[1] - ONE_MINUTE) if bounds else None
 
+    def recall(self, bar: Bar, day: date, closed: datetime) -> None:
+        """A bar from before the engine started (warm-up): remember its decision, do nothing.
+
+        Decisions act only when they change, so after a restart the runner must know the last
+        one, or it would act again on a decision it already acted on.
+        """
+        self.marks[bar.symbol] = bar.close
+        if day != self._day:
+            self._enter_day(day)
+        window = self._window
+        if window is None or self.bot.status is not BotStatus.RUNNING:
+            return
+        start, _, flatten_from = window
+        if closed <= start or closed >= flatten_from:
+            return
+        if self._step == 1 or (closed - start) // ONE_MINUTE % self._step == 0:
+            votes = self._votes(bar)
+            if votes is not None:
+                self.last_decision[bar.symbol] = decide(votes, self.bot.config.min_votes)
+
+    def ensure_protected(self, symbol: str, at: datetime) -> None:
+        """Protect a held position that has no working exit (e.g. one lost while down)."""
+        if symbol in self.bot.positions and not any(
+            o.side is Side.SELL for o in self.bot.working_orders(symbol)
+        ):
+            self._protect(symbol, at)
+
     def _flatten_once(self, bar: Bar, day: date, intent: Intent, why: str) -> None:
         if (bar.symbol, day) not in self._flattened:
             self._flattened.add((bar.symbol, day))
             self._flatten(bar, intent, why)
 
-    def _evaluate(self, bar: Bar, day: date) -> None:
+    def _votes(self, bar: Bar) -> list[int] | None:
         latest, previous = self.hub.latest[bar.symbol], self.hub.previous[bar.symbol]
         view = self.hub.views[bar.symbol]
         votes = []
         for rule in self.rules:
             out = latest[rule.label]
             if out is None:
-                return  # still warming up: no decision without every indicator
+                return None  # still warming up: no decision without every indicator
             votes.append(rule.vote(out, previous[rule.label], view))
+        return votes
+
+    def _evaluate(self, bar: Bar, day: date) -> None:
+        votes = self._votes(bar)
+        if votes is None:
+            return
+        view = self.hub.views[bar.symbol]
         decision = decide(votes, self.bot.config.min_votes)
         if decision is None or decision == self.last_decision.get(bar.symbol):
             self.last_decision[bar.symbol] = decision

@@ -11,6 +11,7 @@ from application.indicator_hub import IndicatorHub
 from application.ports import Broker, BrokerUpdate
 from domain.bars import BAR_LENGTH, Bar
 from domain.bot import Bot
+from domain.calendar import Session, session_on
 from domain.orders import bot_hex_of
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -40,9 +41,11 @@ class TradingEngine:
         self._by_hex: dict[str, BotRunner] = {}
         self._day: date | None = None
         self._day_starts = self._day_ends = datetime.max.replace(tzinfo=UTC)
+        # Where a bot's trading window comes from: the built-in calendar, or the broker's.
+        self.sessions: Callable[[date], Session | None] = session_on
 
     def add_bot(self, bot: Bot) -> BotRunner:
-        runner = BotRunner(bot, self.hub, self.broker, self.clock)
+        runner = BotRunner(bot, self.hub, self.broker, self.clock, self.sessions)
         self.runners[str(bot.id)] = runner
         self._by_hex[bot.id.hex] = runner
         for symbol in bot.config.symbols:
@@ -101,6 +104,20 @@ class TradingEngine:
             runner.on_bar(bar, day, closed)
         if updates := broker.poll_updates():
             self._dispatch(updates)
+
+    def warm(self, bar: Bar) -> None:
+        """A bar from before the engine started: indicators and decisions learn it, nobody acts.
+
+        The broker observes it too, so fills from its minute or earlier are reported.
+        """
+        day = self._trading_day(bar.timestamp)
+        self.clock.set(bar.timestamp)
+        self.broker.observe(bar)
+        closed = bar.timestamp + BAR_LENGTH
+        self.clock.set(closed)
+        self.hub.update(bar)
+        for runner in self._by_symbol.get(bar.symbol, ()):
+            runner.recall(bar, day, closed)
 
     def _trading_day(self, moment: datetime) -> date:
         # Compare against the day's bounds in UTC rather than converting every bar's timezone.

@@ -165,6 +165,19 @@ class Bot(Aggregate):
     def mark_errored(self, at: datetime, reason: str) -> None:
         self.trigger_event(self.Errored, timestamp=at, reason=reason)
 
+    class Reconciled(Event):
+        """What a start-up check against the broker found: per order or symbol, in words.
+
+        The corrections themselves (missed fills, orders that ended while the engine was down)
+        follow as the usual order events, so every read model takes them in.
+        """
+
+        broker: str
+        findings: dict[str, str]
+
+    def record_reconciliation(self, at: datetime, broker: str, findings: dict[str, str]) -> None:
+        self.trigger_event(self.Reconciled, timestamp=at, broker=broker, findings=findings)
+
     def _check_status(self, command: str) -> None:
         if self.status not in _ALLOWED[command]:
             raise BotStatusConflict(f"cannot {command} a bot that is {self.status.value}")

@@ -28,6 +28,7 @@ BOT_EVENTS: tuple[type[Bot.Event], ...] = (
     Bot.Resumed,
     Bot.Stopped,
     Bot.Errored,
+    Bot.Reconciled,
     Bot.Archived,
     Bot.SignalGenerated,
     Bot.RiskCheckPassed,
