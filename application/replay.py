@@ -80,10 +80,12 @@ def replay(
     for bot in engine.bots:
         # A replayed bot does not trade on after its bars: stopped, not left "running".
         bot.stop(engine.clock.now(), "replay finished")
-    app.save(*engine.bots)
+    digests = app.save_new_bots(*engine.bots)
     seconds = timer.perf_counter() - started
     return ReplayResult(
-        [_result(app, runner) for runner in engine.runners.values()], count, seconds
+        [_result(runner, digests[runner.bot.id]) for runner in engine.runners.values()],
+        count,
+        seconds,
     )
 
 
@@ -116,9 +118,9 @@ def _cancel_working_orders(engine: TradingEngine) -> None:
     engine.dispatch_updates()
 
 
-def _result(app: OpenbellApplication, runner: BotRunner) -> BotResult:
+def _result(runner: BotRunner, stored: tuple[str, int]) -> BotResult:
     bot, tracker = runner.bot, runner.equity
-    digest, events = app.digest(bot.id)
+    digest, events = stored
     equity = bot.equity(runner.marks)
     capital = bot.config.capital
     return BotResult(

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import StoredEvent
 
 from domain.bot import Bot
 from domain.config import BotConfig
@@ -125,15 +126,30 @@ class OpenbellApplication(Application[UUID]):
         sha = hashlib.sha256()
         count = 0
         for stored in self.recorder.select_events(bot_id):
-            sha.update(f"{stored.originator_id}\n{stored.originator_version}\n".encode())
-            sha.update(stored.topic.encode())
-            sha.update(b"\n")
-            sha.update(stored.state)
-            sha.update(b"\n")
+            _digest_update(sha, stored)
             count += 1
         if not count:
             raise BotNotFound(f"no bot {bot_id}")
         return sha.hexdigest(), count
+
+    def save_new_bots(self, *bots: Bot) -> dict[UUID, tuple[str, int]]:
+        """Store every event of bots never saved before in one transaction; each bot's digest
+        (as `digest` gives it) taken from the records as written, with no read-back."""
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        processing.collect_events(*bots)
+        records = [self.mapper.to_stored_event(e) for e in processing.events]
+        first: dict[Any, int] = {}
+        for record in records:
+            first.setdefault(record.originator_id, record.originator_version)
+        if set(first) != {bot.id for bot in bots} or set(first.values()) != {1}:
+            raise ValueError("save_new_bots takes only new bots, each with all its events unsaved")
+        self.recorder.insert_events(records)
+        digests: dict[UUID, Any] = {bot.id: [hashlib.sha256(), 0] for bot in bots}
+        for record in records:  # in version order per bot, as select_events returns them
+            entry = digests[cast(UUID, record.originator_id)]
+            _digest_update(entry[0], record)
+            entry[1] += 1
+        return {bot_id: (sha.hexdigest(), count) for bot_id, (sha, count) in digests.items()}
 
     def _exists(self, bot_id: UUID) -> bool:
         return bool(self.recorder.select_events(bot_id, limit=1))
@@ -146,3 +162,11 @@ class OpenbellApplication(Application[UUID]):
             if len(batch) < 500:
                 return
             start = batch[-1].id + 1
+
+
+def _digest_update(sha: Any, stored: StoredEvent) -> None:
+    sha.update(f"{stored.originator_id}\n{stored.originator_version}\n".encode())
+    sha.update(stored.topic.encode())
+    sha.update(b"\n")
+    sha.update(stored.state)
+    sha.update(b"\n")

@@ -6,9 +6,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
+from infrastructure.bootstrap import build_application
 from infrastructure.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +49,16 @@ def test_two_replays_into_two_fresh_stores_give_identical_digests(capsys, store_
     second = replay_json(capsys, f"sqlite:///{tmp_path / 'second.sqlite'}")
     assert [b["digest"] for b in first["bots"]] == [b["digest"] for b in second["bots"]]
     assert [b["id"] for b in first["bots"]] == [b["id"] for b in second["bots"]]
+
+
+def test_each_digest_is_that_of_the_events_read_back_from_the_store(capsys, store_url):
+    result = replay_json(capsys, store_url)
+    app = build_application(store_url)
+    try:
+        for bot in result["bots"]:
+            assert app.digest(UUID(bot["id"])) == (bot["digest"], bot["events"])
+    finally:
+        app.close()
 
 
 def test_repeating_a_replay_into_the_same_store_is_refused_and_writes_nothing(capsys, store_url):
