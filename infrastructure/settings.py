@@ -74,6 +74,9 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
 
+SQLITE_RECORDER_TOPIC = "infrastructure.sqlite_recorder:BatchedSQLiteApplicationRecorder"
+
+
 def persistence_env(database_url: str, password: SecretStr | None = None) -> dict[str, str]:
     """Translate a database URL into the eventsourcing library's environment variables."""
     env = {
@@ -89,7 +92,11 @@ def persistence_env(database_url: str, password: SecretStr | None = None) -> dic
             raise InvalidDatabaseUrl(f"no file in {database_url!r}; use sqlite:///PATH")
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return env | {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+        return env | {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER_TOPIC,
+        }
     if parts.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         dbname = parts.path.lstrip("/")
         if not dbname or not parts.hostname:
