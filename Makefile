@@ -7,7 +7,7 @@ FIND_PYTHON := for p in $(PYTHON_CANDIDATES); do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	    command -v $$p; break; fi; done
 
-.PHONY: run test test-postgres lint bench clean
+.PHONY: run test test-postgres lint bench clean ui
 
 $(VENV)/.installed: pyproject.toml
 	@base="$$($(FIND_PYTHON))"; \
@@ -18,10 +18,26 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-run: $(VENV)/.installed
+# The dashboard (ui/): npm ci when the lock file changes, a build when a source changes.
+UI_SOURCES := $(shell find ui/src ui/index.html ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
+
+ui/node_modules/.installed: ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund
+	touch $@
+
+ui/dist/index.html: ui/node_modules/.installed $(UI_SOURCES)
+	cd ui && npm run build
+	node ui/scripts/bundle-size.mjs | tail -n 1
+	touch $@
+
+ui: ui/dist/index.html
+
+run: $(VENV)/.installed ui/dist/index.html
 	$(VENV)/bin/openbell up
 
-test: $(VENV)/.installed
+# Vitest (the dashboard's hooks and formatting), then pytest (the browser test in tests/ui too).
+test: $(VENV)/.installed ui/dist/index.html
+	cd ui && npm test
 	$(VENV)/bin/pytest
 
 test-postgres: $(VENV)/.installed
@@ -37,4 +53,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/replay.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache ui/dist ui/node_modules

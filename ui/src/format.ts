@@ -31,7 +31,8 @@ export function signedMoney(value: string | number | null | undefined): string {
 /** A fraction as a percentage: `"0.3125"` → `31.25%`. */
 export function percent(fraction: string | number | null | undefined, digits = 2): string {
   const n = toNumber(fraction);
-  return n === null ? '—' : `${(n * 100).toFixed(digits)}%`;
+  // toPrecision first: 0.3485 * 100 is 34.849999…, which would round down.
+  return n === null ? '—' : `${Number((n * 100).toPrecision(12)).toFixed(digits)}%`;
 }
 
 /** CSS class for a signed amount. */
