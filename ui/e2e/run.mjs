@@ -79,9 +79,24 @@ let exitCode = 0;
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   context.setDefaultTimeout(TIMEOUT);
+  // The page's WebSocket goes through the test (to the real server), so the test can cut it.
+  const live = { sockets: [], refuse: false };
+  await context.routeWebSocket(/\/ws$/, (ws) => {
+    if (live.refuse) {
+      ws.close({ code: 1013, reason: 'cut by the test' });
+      return;
+    }
+    const server = ws.connectToServer();
+    live.sockets.push({ ws, server });
+  });
   const page = await context.newPage();
   watch(page);
   let botId = null;
+  const command = (path) =>
+    fetch(`${BASE}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } }).then((r) => {
+      check(r.ok, `POST ${path}: ${r.status}`);
+      return r.json();
+    });
 
   await step('sign in with an API token (a wrong one is refused)', async () => {
     await page.goto(`${BASE}/`);
@@ -156,6 +171,29 @@ try {
     await page.waitForTimeout(500); // let the chart draw the last bars
     check(Number(await card.getByTestId('open-positions').textContent()) >= 0, 'no positions figure');
     await shot(page, '03-dashboard');
+  });
+
+  await step('the WebSocket drops; on reconnect it resumes with the events it missed', async () => {
+    const activity = page.getByTestId('activity');
+    const tags = () => activity.locator('.tag').allTextContents();
+    check(!(await tags()).includes('Paused'), 'the bot was paused before the test paused it');
+    live.refuse = true;
+    for (const { ws, server } of live.sockets.splice(0)) {
+      server.close();
+      ws.close({ code: 1006, reason: 'cut by the test' });
+    }
+    await page.getByTestId('connection').filter({ hasText: 'Reconnecting' }).waitFor();
+    // While the page is cut off, the bot is paused and resumed (events it has not seen).
+    const paused = await command(`/api/bots/${botId}/pause`);
+    const resumed = await command(`/api/bots/${botId}/resume`);
+    live.refuse = false;
+    await page.getByTestId('connection').filter({ hasText: 'Live' }).waitFor();
+    await activity.locator('.tag', { hasText: 'Resumed' }).waitFor();
+    const after = await tags();
+    check(after.filter((t) => t === 'Paused').length === 1, `Paused listed ${after.filter((t) => t === 'Paused').length} times`);
+    check(after.filter((t) => t === 'Resumed').length === 1, 'Resumed not listed once');
+    figures.resumed_positions = [paused.position, resumed.position];
+    await card.getByTestId('bot-status').filter({ hasText: 'running' }).waitFor();
   });
 
   await step('open the audit explanation of its trade', async () => {
