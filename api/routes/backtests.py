@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from api.backtest_views import BacktestDetail, BacktestItem, TradesPage, detail
 from api.deps import Authenticated, CommandToken
 from api.errors import ApiError, responses
+from api.offload import offloaded
 from api.services import Services
 from application.backtest_records import (
     BacktestInputError,
@@ -122,6 +123,7 @@ Setup = Annotated[BacktestSetup, Depends(get_setup)]
     status_code=status.HTTP_202_ACCEPTED,
     responses=responses(413, 429, 503),
 )
+@offloaded
 def create_backtest(body: BacktestCreate, _: CommandToken, setup: Setup) -> BacktestAccepted:
     """Queue a backtest; it runs in the background (poll GET, or watch `backtest:<id>`)."""
     try:
@@ -134,6 +136,7 @@ def create_backtest(body: BacktestCreate, _: CommandToken, setup: Setup) -> Back
 
 
 @router.get("")
+@offloaded
 def list_backtests(
     _: Authenticated, setup: Setup, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> BacktestList:
@@ -142,6 +145,7 @@ def list_backtests(
 
 
 @router.get("/{backtest_id}", responses=responses(404, 410))
+@offloaded
 def get_backtest(
     backtest_id: BacktestId,
     _: Authenticated,
@@ -157,6 +161,7 @@ def get_backtest(
 
 
 @router.get("/{backtest_id}/trades", responses=responses(404, 409, 410))
+@offloaded
 def backtest_trades(
     backtest_id: BacktestId,
     _: Authenticated,

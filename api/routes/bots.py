@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from api.consistency import QUERY_RESPONSES, ReadModelPosition
 from api.deps import ApplicationDep, NewBotId, Now, ServicesDep, authenticate, limit_commands
 from api.errors import responses
+from api.offload import offloaded
 from api.params import MOMENT_HELP, utc_moment
 from api.schemas import BotState, BotView, EquityCurve, EquityPoint, TimelineItem, TimelinePage
 from application.audit import state_summary, timeline
@@ -63,6 +64,7 @@ def _lifecycle(
     dependencies=COMMAND,
     responses=COMMAND_RESPONSES | responses(409),
 )
+@offloaded
 def create_bot(
     config: BotConfigInput, application: ApplicationDep, now: Now, bot_id: NewBotId
 ) -> CommandResponse:
@@ -71,6 +73,7 @@ def create_bot(
 
 
 @router.put("/{bot_id}", dependencies=COMMAND, responses=COMMAND_RESPONSES | responses(404, 409))
+@offloaded
 def replace_bot_config(
     bot_id: BotId, config: BotConfigInput, application: ApplicationDep, now: Now
 ) -> CommandResponse:
@@ -79,6 +82,7 @@ def replace_bot_config(
 
 
 @router.delete("/{bot_id}", dependencies=COMMAND, responses=COMMAND_RESPONSES | responses(404, 409))
+@offloaded
 def archive_bot(bot_id: BotId, application: ApplicationDep, now: Now) -> CommandResponse:
     """Archive the bot, keeping its history (409 while running or holding positions)."""
     return _lifecycle(application, bot_id, "archive", now)
@@ -87,6 +91,7 @@ def archive_bot(bot_id: BotId, application: ApplicationDep, now: Now) -> Command
 @router.post(
     "/{bot_id}/start", dependencies=COMMAND, responses=COMMAND_RESPONSES | responses(404, 409)
 )
+@offloaded
 def start_bot(bot_id: BotId, application: ApplicationDep, now: Now) -> CommandResponse:
     """Start trading (from `created` or `stopped`)."""
     return _lifecycle(application, bot_id, "start", now)
@@ -95,6 +100,7 @@ def start_bot(bot_id: BotId, application: ApplicationDep, now: Now) -> CommandRe
 @router.post(
     "/{bot_id}/stop", dependencies=COMMAND, responses=COMMAND_RESPONSES | responses(404, 409)
 )
+@offloaded
 def stop_bot(bot_id: BotId, application: ApplicationDep, now: Now) -> CommandResponse:
     """Stop trading (from `created`, `running`, `paused` or `errored`)."""
     return _lifecycle(application, bot_id, "stop", now)
@@ -103,6 +109,7 @@ def stop_bot(bot_id: BotId, application: ApplicationDep, now: Now) -> CommandRes
 @router.post(
     "/{bot_id}/pause", dependencies=COMMAND, responses=COMMAND_RESPONSES | responses(404, 409)
 )
+@offloaded
 def pause_bot(bot_id: BotId, application: ApplicationDep, now: Now) -> CommandResponse:
     """Pause a running bot: no new signals; its open positions are still managed."""
     return _lifecycle(application, bot_id, "pause", now)
@@ -111,6 +118,7 @@ def pause_bot(bot_id: BotId, application: ApplicationDep, now: Now) -> CommandRe
 @router.post(
     "/{bot_id}/resume", dependencies=COMMAND, responses=COMMAND_RESPONSES | responses(404, 409)
 )
+@offloaded
 def resume_bot(bot_id: BotId, application: ApplicationDep, now: Now) -> CommandResponse:
     """Resume a paused bot."""
     return _lifecycle(application, bot_id, "resume", now)
@@ -123,6 +131,7 @@ READ_MODEL_RESPONSES = QUERY_RESPONSES | responses(404)
 
 
 @router.get("", responses=QUERY_RESPONSES)
+@offloaded
 def list_bots(
     services: ServicesDep,
     _: ReadModelPosition,
@@ -136,6 +145,7 @@ def list_bots(
 
 
 @router.get("/{bot_id}", responses=READ_MODEL_RESPONSES)
+@offloaded
 def get_bot(bot_id: BotId, services: ServicesDep, _: ReadModelPosition) -> BotView:
     """One bot from the read models: status, config, cash, equity at cost, P&L, last signal."""
     row = views.get_bot(services.read_models, bot_id)
@@ -145,6 +155,7 @@ def get_bot(bot_id: BotId, services: ServicesDep, _: ReadModelPosition) -> BotVi
 
 
 @router.get("/{bot_id}/events", responses=responses(404))
+@offloaded
 def list_bot_events(
     bot_id: BotId,
     application: ApplicationDep,
@@ -165,6 +176,7 @@ def list_bot_events(
 
 
 @router.get("/{bot_id}/state", responses=responses(404))
+@offloaded
 def get_bot_state(
     bot_id: BotId,
     application: ApplicationDep,
@@ -180,6 +192,7 @@ def get_bot_state(
 
 
 @router.get("/{bot_id}/equity", responses=READ_MODEL_RESPONSES)
+@offloaded
 def get_bot_equity(bot_id: BotId, services: ServicesDep, _: ReadModelPosition) -> EquityCurve:
     """The bot's realised equity curve: capital plus realised P&L after each round trip."""
     if views.get_bot(services.read_models, bot_id) is None:

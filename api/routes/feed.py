@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.deps import Authenticated, CommandToken, ServicesDep
 from api.errors import responses
 from api.feed_control import FeedControl
+from api.offload import offloaded
 from application.paper_feed import FeedStatus
 from domain.bot import NEW_YORK
 
@@ -100,6 +101,7 @@ class FeedStatusResponse(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, responses=responses(409, 413, 422, 429, 503))
+@offloaded
 def start_replay(
     control: Control, _: CommandToken, body: ReplayRequest | None = None
 ) -> FeedStatusResponse:
@@ -109,12 +111,14 @@ def start_replay(
 
 
 @router.get("")
+@offloaded
 def replay_status(control: Control, _: Authenticated) -> FeedStatusResponse:
     """The paper feed's progress: `idle` before the first one."""
     return FeedStatusResponse.of(control.status())
 
 
 @router.delete("", responses=responses(429))
+@offloaded
 def stop_replay(control: Control, _: CommandToken, response: Response) -> FeedStatusResponse:
     """Stop the feed: 200 once it has stopped, 202 if it is still stopping."""
     stopped = FeedStatusResponse.of(control.stop())

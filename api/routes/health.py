@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep
+from api.offload import offloaded
 from api.services import Services
 
 log = logging.getLogger("openbell.api")
@@ -39,6 +40,7 @@ def _check(name: str, probe: Callable[[], object]) -> Reachability:
 
 
 @router.get("/health", responses={503: {"model": HealthResponse, "description": "degraded"}})
+@offloaded
 def health_check(services: ServicesDep, response: Response) -> HealthResponse:
     """Whether the event store and the read-model database answer, and how far each projection
     lags behind the store; needs no token."""

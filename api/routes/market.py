@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Now, ServicesDep, authenticate
 from api.errors import ApiError, ErrorResponse, responses
 from api.market_data import BarsDataset, UnknownSymbol, load_dataset, parse_indicator
+from api.offload import offloaded
 from api.params import MOMENT_HELP, invalid, optional_utc, utc_moment
 from api.schemas import Money
 from api.services import Services
@@ -95,6 +96,7 @@ class BarsPage(BaseModel):
 
 
 @router.get("/status")
+@offloaded
 def get_market_status(
     now: Now,
     at: Annotated[datetime | None, Query(description=f"{MOMENT_HELP}; default now")] = None,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.consistency import QUERY_RESPONSES, ReadModelPosition
 from api.deps import ServicesDep, authenticate
 from api.errors import responses
+from api.offload import offloaded
 from api.schemas import Money
 from domain.orders import Intent, OrderType, Side
 from projections import views
@@ -94,6 +95,7 @@ class Order(BaseModel):
 
 
 @router.get("/pnl")
+@offloaded
 def get_pnl(services: ServicesDep, _: ReadModelPosition, bot_id: BotFilter = None) -> PnlReport:
     """Realised P&L per bot (wins, losses, fees, ratios) and per New York trading day."""
     db = services.read_models
@@ -104,6 +106,7 @@ def get_pnl(services: ServicesDep, _: ReadModelPosition, bot_id: BotFilter = Non
 
 
 @router.get("/positions")
+@offloaded
 def list_positions(
     services: ServicesDep, _: ReadModelPosition, bot_id: BotFilter = None
 ) -> list[Position]:
@@ -112,6 +115,7 @@ def list_positions(
 
 
 @router.get("/orders")
+@offloaded
 def list_orders(
     services: ServicesDep,
     _: ReadModelPosition,

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from api.consistency import POSITION_HEADER, QUERY_RESPONSES, ReadModelPosition
 from api.deps import ServicesDep, authenticate
 from api.errors import responses
+from api.offload import offloaded
 from api.params import MOMENT_HELP, invalid, optional_utc
 from api.schemas import Money
 from domain.orders import Side
@@ -124,6 +125,7 @@ Filters = Annotated[TradeFilters, Depends(trade_filters)]
 
 
 @router.get("/trades")
+@offloaded
 def list_trades(
     services: ServicesDep,
     _: ReadModelPosition,
