@@ -2,9 +2,10 @@
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
-// The dev server forwards the API and the WebSocket to `openbell serve` on port 8000. The
-// WebSocket refuses foreign browser origins, so the proxied upgrade presents the API's own.
-const API = 'http://127.0.0.1:8000';
+// The dev server forwards the API and the WebSocket to `openbell serve` (port 8000, or
+// OPENBELL_API). The WebSocket refuses foreign browser origins, so the proxied upgrade presents
+// the API's own.
+const API = process.env.OPENBELL_API ?? 'http://127.0.0.1:8000';
 
 export default defineConfig({
   plugins: [react()],
@@ -15,6 +16,7 @@ export default defineConfig({
       '/ws': {
         target: API,
         ws: true,
+        changeOrigin: true,
         configure: (proxy) => {
           proxy.on('proxyReqWs', (request) => request.setHeader('origin', API));
         },

@@ -200,7 +200,7 @@ export function useBotEvents(id: string) {
   });
 }
 
-export type BotCommand = 'start' | 'stop' | 'pause' | 'resume';
+export type BotCommand = 'start' | 'stop' | 'pause' | 'resume' | 'archive';
 
 function useCommand<V>(run: (variables: V) => Promise<CommandResponse>) {
   const client = useQueryClient();
@@ -215,7 +215,9 @@ function useCommand<V>(run: (variables: V) => Promise<CommandResponse>) {
 
 export const useBotCommand = () =>
   useCommand(({ id, command }: { id: string; command: BotCommand }) =>
-    api<CommandResponse>(`/api/bots/${id}/${command}`, { method: 'POST' }),
+    command === 'archive'
+      ? api<CommandResponse>(`/api/bots/${id}`, { method: 'DELETE' })
+      : api<CommandResponse>(`/api/bots/${id}/${command}`, { method: 'POST' }),
   );
 
 export const useSaveBot = () =>

@@ -5,10 +5,17 @@ import { money, nyDateTime, signedMoney, tone } from '../format';
 import { Link } from '../router';
 
 const ACTIONS: Record<string, { command: BotCommand; label: string }[]> = {
-  created: [{ command: 'start', label: 'Start' }, { command: 'stop', label: 'Stop' }],
+  created: [
+    { command: 'start', label: 'Start' },
+    { command: 'stop', label: 'Stop' },
+    { command: 'archive', label: 'Archive' },
+  ],
   running: [{ command: 'pause', label: 'Pause' }, { command: 'stop', label: 'Stop' }],
   paused: [{ command: 'resume', label: 'Resume' }, { command: 'stop', label: 'Stop' }],
-  stopped: [{ command: 'start', label: 'Start' }],
+  stopped: [
+    { command: 'start', label: 'Start' },
+    { command: 'archive', label: 'Archive' },
+  ],
   errored: [{ command: 'stop', label: 'Stop' }],
   archived: [],
 };
@@ -71,7 +78,11 @@ export function BotCard({ bot }: { bot: BotView }) {
             key={action.command}
             type="button"
             disabled={command.isPending}
-            onClick={() => command.mutate({ id: bot.id, command: action.command })}
+            onClick={() => {
+              // Archiving hides the bot for good (its history stays): ask first.
+              if (action.command === 'archive' && !window.confirm(`Archive ${bot.name}?`)) return;
+              command.mutate({ id: bot.id, command: action.command });
+            }}
           >
             {action.label}
             <span className="sr-only"> {bot.name}</span>

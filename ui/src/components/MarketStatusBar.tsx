@@ -4,7 +4,7 @@ import { duration } from '../format';
 
 /** NYSE open or closed now, today's holiday or early close, and the time to the next bell. */
 export function MarketStatusBar() {
-  const { data, error } = useMarketStatus();
+  const { data, error, dataUpdatedAt } = useMarketStatus();
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 15_000);
@@ -12,8 +12,8 @@ export function MarketStatusBar() {
   }, []);
   if (error) return <p className="error">Market status unavailable: {error.message}</p>;
   if (!data) return <p className="muted market">Market status…</p>;
-  // Count from the server's clock, advanced by the time elapsed here since it answered.
-  const serverNow = Date.parse(data.at) + Math.max(0, now - Date.parse(data.at));
+  // Count on the server's clock: its `at`, plus the time elapsed here since it answered.
+  const serverNow = Date.parse(data.at) + Math.max(0, now - dataUpdatedAt);
   const next = data.is_open ? data.next_close : data.next_open;
   return (
     <p className="market" data-testid="market-status">
