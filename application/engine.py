@@ -136,6 +136,10 @@ class TradingEngine:
         if updates := self.broker.poll_updates():
             self._dispatch(updates)
 
+    def dispatch(self, updates: list[BrokerUpdate]) -> None:
+        """Hand broker updates (and what they lead to) to the bots they belong to."""
+        self._dispatch(updates)
+
     def _dispatch(self, updates: list[BrokerUpdate]) -> None:
         # Handling an update may place orders whose own updates follow in the next batch.
         while updates:

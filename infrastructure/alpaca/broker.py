@@ -22,17 +22,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import QueryOrderStatus
+from alpaca.trading.requests import GetOrdersRequest
 from alpaca.trading.stream import TradingStream
 
+from application.live_ports import BrokerOrder
 from application.ports import BrokerUpdate, Clock, UpdateKind
 from domain.bars import BAR_LENGTH, Bar
 from domain.orders import OrderRequest
-from infrastructure.alpaca.orders import decimal_of, moment_of, to_alpaca
+from infrastructure.alpaca.orders import broker_order_of, decimal_of, moment_of, to_alpaca
 
 log = logging.getLogger("openbell.alpaca.broker")
 T = TypeVar("T")
@@ -68,7 +72,9 @@ class AlpacaBroker:
         attempts: int = 6,
         backoff: float = 0.05,
         hold_fills_for_bars: bool = True,
+        name: str = "alpaca",
     ) -> None:
+        self.name = name
         self._client, self._clock, self._stream = client, clock, stream
         self._attempts, self._backoff = attempts, backoff
         self._hold = hold_fills_for_bars
@@ -78,6 +84,7 @@ class AlpacaBroker:
         self._held: dict[str, list[tuple[datetime, BrokerUpdate]]] = {}
         self._observed: dict[str, datetime] = {}  # per symbol: close of the last bar observed
         self._thread: threading.Thread | None = None
+        self._unknown: dict[str, OrderRequest] = {}  # submissions whose outcome is unknown
         self.stats = {"submits": 0, "retries": 0, "lookups": 0, "adopted": 0}
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -112,30 +119,49 @@ class AlpacaBroker:
         except APIError as exc:
             self._terminal(cid, UpdateKind.REJECTED, _message(exc))
             return
-        except BrokerUnavailable as exc:
-            self._terminal(cid, UpdateKind.REJECTED, f"broker unavailable: {exc}")
+        except BrokerUnavailable:
+            # Placed or not, nobody knows: the stream will tell, or the next bar looks it up.
+            log.warning("order %s: no answer from the broker; looked up again later", cid)
+            with self._lock:
+                self._unknown[cid] = request
             return
         self._absorb(order)
 
     def cancel(self, client_order_id: str) -> None:
         with self._lock:
             ledger = self._ledgers.get(client_order_id)
+            self._unknown.pop(client_order_id, None)
         if ledger is None or ledger.done:
             return
         ledger.cancel_asked = True  # the stream's "canceled" may beat the REST answer
         try:
-            broker_id = ledger.broker_id or str(self._lookup(client_order_id).id)
+            broker_id = ledger.broker_id
+            if not broker_id:
+                found = self._find(client_order_id)
+                if found is None:
+                    self._terminal(client_order_id, UpdateKind.CANCELED, CANCELED_BY_BOT)
+                    return
+                broker_id = str(found.id)
             self._call(lambda: self._client.cancel_order_by_id(broker_id))
         except APIError as exc:
             if exc.status_code not in (404, 422):
-                raise
+                log.warning("cancel of %s refused: %s", client_order_id, _message(exc))
+                return
             # Not cancelable any more: it filled or ended; learn how from the order itself.
-            self._absorb(self._lookup(client_order_id))
+            if (found := self._find(client_order_id)) is not None:
+                self._absorb(found)
+            return
+        except BrokerUnavailable:
+            log.warning(
+                "cancel of %s: no answer; the stream or a later cancel will tell", client_order_id
+            )
             return
         self._terminal(client_order_id, UpdateKind.CANCELED, CANCELED_BY_BOT)
 
     def observe(self, bar: Bar) -> None:
         """The engine reached `bar`: fills from its minute or earlier become visible."""
+        if self._unknown:
+            self._look_again(bar.symbol)
         closes = bar.timestamp + BAR_LENGTH
         with self._lock:
             self._observed[bar.symbol] = closes
@@ -151,6 +177,68 @@ class AlpacaBroker:
         with self._lock:
             ready, self._ready = self._ready, []
         return ready
+
+    def _look_again(self, symbol: str) -> None:
+        """Orders whose submission got no answer: adopt them if placed, else send them again."""
+        with self._lock:
+            mine = [r for r in self._unknown.values() if r.symbol == symbol]
+        for request in mine:
+            cid = request.client_order_id
+            try:
+                found = self._find(cid)
+            except (APIError, BrokerUnavailable):
+                continue
+            with self._lock:
+                self._unknown.pop(cid, None)
+            if found is not None:
+                self._absorb(found)
+            else:
+                self.submit(request)  # certainly not placed: looked up before resubmitting
+
+    # ---- the account (start-up reconciliation) ---------------------------------------------
+
+    def track(self, client_order_id: str, symbol: str, filled_qty: int, accepted: bool) -> None:
+        """An order the bot's events know: later reports carry only what goes beyond them."""
+        with self._lock:
+            ledger = self._ledgers.setdefault(client_order_id, _Ledger(symbol))
+            ledger.filled = max(ledger.filled, filled_qty)
+            ledger.accepted = ledger.accepted or accepted
+
+    def refresh(self, client_order_id: str) -> BrokerOrder | None:
+        """Look the order up and report what changed; None when the broker does not have it."""
+        found = self._find(client_order_id)
+        if found is None:
+            with self._lock:
+                if (ledger := self._ledgers.get(client_order_id)) is not None:
+                    ledger.done = True
+            return None
+        self._absorb(found)
+        return broker_order_of(found)
+
+    def release_until(self, moment: datetime) -> None:
+        """Fills that happened by `moment` are reported now, without waiting for a bar."""
+        with self._lock:
+            for symbol, held in self._held.items():
+                due = [u for at, u in held if at <= moment]
+                self._held[symbol] = [(at, u) for at, u in held if at > moment]
+                self._ready += due
+
+    def orders_since(self, after: datetime) -> list[BrokerOrder]:
+        found: dict[str, BrokerOrder] = {}
+        while True:
+            request = GetOrdersRequest(
+                status=QueryOrderStatus.ALL, after=after, limit=500, direction="asc"
+            )
+            page: list[Any] = self._call(partial(self._client.get_orders, request))  # type: ignore[arg-type]
+            for order in page:
+                found[str(order.id)] = broker_order_of(order)
+            if len(page) < 500:
+                return list(found.values())
+            after = max(o.submitted_at or o.created_at for o in page)
+
+    def positions(self) -> dict[str, int]:
+        rows: list[Any] = self._call(self._client.get_all_positions)  # type: ignore[arg-type]
+        return {str(p.symbol): int(decimal_of(p.qty)) for p in rows if int(decimal_of(p.qty))}
 
     # ---- reliability -----------------------------------------------------------------------
 

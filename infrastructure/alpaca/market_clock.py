@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from alpaca.trading.client import TradingClient
 from alpaca.trading.requests import GetCalendarRequest
 
-from domain.calendar import NEW_YORK
+from domain.calendar import NEW_YORK, Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,7 @@ class AlpacaMarketClock:
 
     def __init__(self, client: TradingClient) -> None:
         self._client = client
+        self._sessions: dict[date, Session | None] = {}
 
     def now(self) -> datetime:
         return self.clock().timestamp
@@ -49,3 +50,18 @@ class AlpacaMarketClock:
             )
             for row in rows
         ]
+
+    def session(self, day: date) -> Session | None:
+        """The broker's session on `day` (None: closed); fetched a month at a time and kept."""
+        if day not in self._sessions:
+            start, end = day - timedelta(days=15), day + timedelta(days=15)
+            found = {s.day: s for s in self.sessions(start, end)}
+            for offset in range((end - start).days + 1):
+                moment = start + timedelta(days=offset)
+                got = found.get(moment)
+                self._sessions[moment] = (
+                    None
+                    if got is None
+                    else Session(got.day, got.open, got.close, early_close=got.close.hour < 16)
+                )
+        return self._sessions[day]

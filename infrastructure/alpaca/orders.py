@@ -15,6 +15,7 @@ from alpaca.trading.requests import (
     TakeProfitRequest,
 )
 
+from application.live_ports import BrokerOrder
 from domain.orders import OrderRequest, OrderType, Side
 
 
@@ -58,3 +59,17 @@ def decimal_of(value: Any) -> Decimal:
 def moment_of(order: Any, name: str) -> datetime | None:
     value = getattr(order, name, None)
     return value if isinstance(value, datetime) else None
+
+
+def broker_order_of(order: Any) -> BrokerOrder:
+    """An alpaca-py Order as the application's BrokerOrder."""
+    return BrokerOrder(
+        client_order_id=str(order.client_order_id),
+        broker_order_id=str(order.id),
+        symbol=str(order.symbol),
+        side=str(getattr(order.side, "value", order.side)),
+        status=str(getattr(order.status, "value", order.status)),
+        qty=int(decimal_of(order.qty)),
+        filled_qty=int(decimal_of(order.filled_qty)),
+        filled_avg_price=decimal_of(order.filled_avg_price),
+    )

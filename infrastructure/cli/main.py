@@ -14,6 +14,7 @@ from infrastructure.cli import (
     alpaca_sim_command,
     api_commands,
     commands,
+    live_command,
     projections_commands,
     up_command,
 )
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     api_commands.register(sub)
     up_command.register(sub)
     alpaca_sim_command.register(sub)
+    live_command.register(sub)
     return parser
 
 

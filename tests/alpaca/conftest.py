@@ -41,6 +41,10 @@ class Sim:
     def orders(self) -> list[dict[str, Any]]:
         return requests.get(f"{self.url}/admin/orders", timeout=5).json()  # type: ignore[no-any-return]
 
+    def positions(self) -> dict[str, int]:
+        """Shares held per symbol in the simulator's account."""
+        return {s: h.qty for s, h in self.running.sim.exchange.positions.items() if h.qty}
+
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = requests.post(f"{self.url}{path}", json=body, timeout=5)
         response.raise_for_status()

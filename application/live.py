@@ -1,0 +1,214 @@
+"""Live trading: the replay engine driven by a real broker's bars, clock and calendar.
+
+Start-up: load the store's running and paused bots, open the broker's trade-updates stream,
+reconcile every bot with the broker (`application/reconcile.py`), subscribe once to the bars of
+every symbol the bots trade, and warm the shared indicators (and each bot's last decision) up
+from the broker's history since the previous session opened. Then each live bar goes through
+`TradingEngine.on_bar` exactly once, the bar's events are stored, and only then do the orders
+they decided leave (`Outbox`). Working orders stay at the broker when the trader stops; the
+next start reconciles them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import RecordConflictError, Recording
+
+from application.engine import SettableClock, TradingEngine
+from application.feed_roster import BOT_TOPICS, Roster
+from application.live_ports import LiveBars, LiveBroker, MarketCalendar
+from application.outbox import Outbox
+from application.reconcile import Reconciler
+from application.service import OpenbellApplication
+from application.store_watch import StoreWatch
+from domain.bars import Bar
+from domain.bot import Bot, BotStatus
+
+log = logging.getLogger("openbell.live")
+_ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
+BarsFor = Callable[[Sequence[str]], LiveBars]
+
+
+class LiveRoster(Roster):
+    """The paper feed's roster, except that a joining bot is reconciled with the broker."""
+
+    def __init__(
+        self,
+        app: OpenbellApplication,
+        engine: TradingEngine,
+        reconciler: Reconciler,
+        market: MarketCalendar,
+        only: set[UUID] | None,
+    ) -> None:
+        super().__init__(app, engine)
+        self.reconciler, self.market, self.only = reconciler, market, only
+        self.symbols: set[str] = set()
+
+    def load(self) -> None:
+        """The running and paused bots (of `only`, when given), reconciled together."""
+        for listing in self.app.list_bots():
+            if listing.status in _ACTIVE and (self.only is None or listing.id in self.only):
+                self.engine.add_bot(self.app.get_bot(listing.id))
+        self._reconcile(list(self.engine.runners))
+
+    def _join(self, bot: Bot) -> None:
+        if self.only is not None and bot.id not in self.only:
+            return
+        self.engine.add_bot(bot)
+        self._reconcile([str(bot.id)])
+        missing = set(bot.config.symbols) - self.symbols
+        if missing and str(bot.id) in self.engine.runners:
+            log.warning("bot %s trades %s, not subscribed: restart the trader", bot.id, missing)
+
+    def _reconcile(self, ids: list[str]) -> None:
+        runners = [self.engine.runners[i] for i in ids]
+        now = self.market.now()
+        others = self._holders()
+        errored = self.reconciler.run(runners, others, now, self._lookback(now))
+        for runner in errored:
+            log.warning("bot %s: %s", runner.bot.id, runner.bot.status.value)
+            self.engine.remove_bot(str(runner.bot.id))
+            self._retired.append(runner.bot)
+
+    def _holders(self) -> list[Bot]:
+        """Stored bots that hold positions but do not trade here (they may share the account)."""
+        bots = []
+        for listing in self.app.list_bots():
+            if str(listing.id) not in self.engine.runners and listing.status != "archived":
+                bot = self.app.get_bot(listing.id)
+                if bot.positions:
+                    bots.append(bot)
+        return bots
+
+    def _lookback(self, now: datetime) -> datetime:
+        return previous_open(self.market, now)
+
+
+def previous_open(market: MarketCalendar, now: datetime) -> datetime:
+    """The open of the last session that closed before `now` (history and orders since then)."""
+    day: date = now.date()
+    for _ in range(15):
+        session = market.session(day)
+        if session is not None and session.close <= now:
+            return session.open
+        day -= timedelta(days=1)
+    return now - timedelta(days=3)
+
+
+class LiveTrader:
+    """Runs the store's bots against a live broker until stopped (or until market time `until`)."""
+
+    def __init__(
+        self,
+        app: OpenbellApplication,
+        broker: LiveBroker,
+        market: MarketCalendar,
+        bars_for: BarsFor,
+        clock: SettableClock,
+        *,
+        bots: Sequence[UUID] | None = None,
+        on_bar: Callable[[Bar], object] | None = None,
+        idle: float = 0.05,
+    ) -> None:
+        self.app, self.broker, self.market, self._bars_for = app, broker, market, bars_for
+        self.clock, self._on_bar, self._idle = clock, on_bar, idle
+        self.outbox = Outbox(broker, clock)
+        self.engine = TradingEngine(self.outbox, clock)
+        self.engine.sessions = market.session
+        self._only = set(bots) if bots is not None else None
+        self.ready = threading.Event()  # set once reconciled, warmed up and subscribed
+        self.stats = {"bars": 0, "warm_bars": 0, "orders_sent": 0, "conflicts": 0}
+        self.done_bars = 0  # bars whose events are stored and whose orders have left
+
+    def run(self, stop: threading.Event, until: datetime | None = None) -> None:
+        now = self.market.now()
+        self.clock.set(now)
+        watch = StoreWatch(self.app.recorder, BOT_TOPICS)
+        reconciler = Reconciler(self.broker, self.engine, self._history)
+        roster = LiveRoster(self.app, self.engine, reconciler, self.market, self._only)
+        self.broker.start()  # before reconciling: no trade update falls between the two
+        feed: LiveBars | None = None
+        try:
+            roster.load()
+            self._commit(roster, watch)
+            runners = self.engine.runners.values()
+            symbols = sorted({s for r in runners for s in r.bot.config.symbols})
+            roster.symbols = set(symbols)
+            log.info("live: %d bots on %s", len(self.engine.runners), ", ".join(symbols) or "-")
+            if symbols:
+                feed = self._bars_for(symbols)
+                feed.start()
+                for bar in feed.warm_up(previous_open(self.market, now)):
+                    self.engine.warm(bar)
+                    self.stats["warm_bars"] += 1
+                self.engine.dispatch_updates()
+                self._commit(roster, watch)
+            self.ready.set()
+            while not stop.is_set() and not (until is not None and self.clock.now() >= until):
+                self._step(feed, roster, watch)
+        finally:
+            self._wind_down(roster, watch)
+            if feed is not None:
+                feed.stop()
+            self.broker.close()
+            self.outbox.close()
+
+    def _wind_down(self, roster: LiveRoster, watch: StoreWatch) -> None:
+        """Apply the fills the broker already reported (their bar may never come), then store."""
+        try:
+            self.broker.release_until(self.market.now())
+            self.engine.dispatch_updates()
+        finally:
+            self._commit(roster, watch)
+
+    def _step(self, feed: LiveBars | None, roster: LiveRoster, watch: StoreWatch) -> None:
+        bars = feed.next_bars(self._idle) if feed is not None else []
+        roster.sync(watch.changed())
+        if bars:
+            for bar in bars:
+                self.engine.on_bar(bar)
+                self.stats["bars"] += 1
+                if self._on_bar is not None:
+                    self._on_bar(bar)
+        else:
+            if feed is None:
+                threading.Event().wait(self._idle)
+            self.engine.dispatch_updates()
+        self._commit(roster, watch)
+        self.done_bars += len(bars)
+
+    def _commit(self, roster: LiveRoster, watch: StoreWatch) -> None:
+        """Store the bots' new events, then send the orders they decided; repeat for answers."""
+        while True:
+            watch.saved(self._save(roster))
+            if not self.outbox.pending:
+                return
+            self.stats["orders_sent"] += self.outbox.flush()
+            self.engine.dispatch_updates()
+
+    def _save(self, roster: Roster) -> list[Recording[UUID]]:
+        batches = [(bot.id, bot.collect_events()) for bot in roster.unsaved()]
+        if not batches:
+            return []
+        try:
+            return self.app.save(*(event for _, events in batches for event in events))
+        except RecordConflictError:
+            recordings: list[Recording[UUID]] = []
+            for bot_id, events in batches:
+                try:
+                    recordings += self.app.save(*events)
+                except RecordConflictError:
+                    # A command landed meanwhile: the bar's decisions for this bot are dropped
+                    # (their orders never left the outbox) and the bot is reloaded.
+                    self.stats["conflicts"] += 1
+                    roster.reconcile(bot_id, events)
+            return recordings
+
+    def _history(self, bot_id: UUID) -> list[Any]:
+        return list(self.app.bot_events(bot_id))

@@ -1,0 +1,169 @@
+"""Start-up reconciliation: each bot, rebuilt from its events, checked against the broker.
+
+- Working orders are looked up by client id: one the broker never received is withdrawn; fills
+  it made while the engine was down are recorded (through the ledger, so never twice); one that
+  ended (canceled, expired, rejected) is closed as such.
+- Orders at the broker that carry a bot's id but appear in none of its events are unexplained.
+- Positions: a bot's position is what its own fills say. Bots may share an account, so the sum
+  of the trading bots' positions per symbol is compared with the account's (holdings of stored
+  bots that are not trading here explain a surplus); a difference that nothing explains puts
+  every bot trading that symbol in `error`, with the reason, instead of trading on.
+
+Everything found is recorded on each bot as a `Reconciled` event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from application.bot_runner import BotRunner
+from application.engine import TradingEngine
+from application.live_ports import BrokerOrder, LiveBroker
+from domain.bot import Bot, BotStatus, InvalidFill, UnknownOrder
+from domain.orders import bot_hex_of
+
+NEVER_RECEIVED = "the broker never received it (found at start-up)"
+History = Callable[[UUID], Iterable[Any]]
+
+
+class Reconciler:
+    """Reconciles runners that just joined the engine; errored ones are left out of trading."""
+
+    def __init__(self, broker: LiveBroker, engine: TradingEngine, history: History) -> None:
+        self.broker, self.engine, self._history = broker, engine, history
+
+    def run(
+        self,
+        runners: Sequence[BotRunner],
+        others: Sequence[Bot],
+        at: datetime,
+        orders_after: datetime,
+    ) -> list[BotRunner]:
+        """Reconcile `runners` (their bots trade here; `others` hold stored positions only).
+
+        Returns the runners whose bots were put in error.
+        """
+        findings: dict[UUID, dict[str, str]] = {r.bot.id: {} for r in runners}
+        problems: dict[UUID, list[str]] = {r.bot.id: [] for r in runners}
+        at_broker = self.broker.orders_since(orders_after)
+        for runner in runners:
+            bot = runner.bot
+            self._orders(bot, at, findings[bot.id], problems[bot.id])
+            self._strangers(bot, at_broker, problems[bot.id])
+        self.broker.release_until(at)
+        self._apply(runners, problems)
+        live = [r.bot for r in self.engine.runners.values()]
+        self._positions(live, others, runners, findings, problems)
+        errored = []
+        for runner in runners:
+            bot = runner.bot
+            bot.record_reconciliation(at, self.broker.name, findings[bot.id])
+            if problems[bot.id] and bot.status is not BotStatus.ERRORED:
+                bot.mark_errored(at, "reconciliation: " + "; ".join(problems[bot.id]))
+                errored.append(runner)
+        for runner in runners:
+            if runner.bot.status is BotStatus.RUNNING and not problems[runner.bot.id]:
+                for symbol in list(runner.bot.positions):
+                    runner.ensure_protected(symbol, at)
+        return errored
+
+    def _orders(self, bot: Bot, at: datetime, found: dict[str, str], problems: list[str]) -> None:
+        for order in list(bot.orders.values()):
+            cid = order.client_order_id
+            self.broker.track(cid, order.symbol, order.filled_qty, order.accepted)
+            there = self.broker.refresh(cid)
+            if there is None:
+                bot.cancel_order(at, cid, NEVER_RECEIVED)
+                found[cid] = "never reached the broker: withdrawn"
+                continue
+            missing = there.filled_qty - order.filled_qty
+            notes = []
+            if missing < 0:
+                problems.append(
+                    f"{cid}: the broker filled {there.filled_qty}, the bot's fills say "
+                    f"{order.filled_qty}"
+                )
+            elif missing:
+                price = there.filled_avg_price
+                notes.append(f"filled {missing} @ {price} while the engine was down")
+            notes.append("still open" if there.is_open else f"{there.status} at the broker")
+            found[cid] = ", ".join(notes)
+
+    def _strangers(self, bot: Bot, at_broker: list[BrokerOrder], problems: list[str]) -> None:
+        """Orders with this bot's id at the broker that none of its events submitted."""
+        mine = [o for o in at_broker if o.client_order_id.startswith(f"ob-{bot.id.hex}-")]
+        if not mine:
+            return
+        known = {e.client_order_id for e in self._history(bot.id) if _is_submission(e)}
+        for order in mine:
+            cid = order.client_order_id
+            if cid not in known and cid.rsplit("-", 1)[0] not in known:  # OCO legs: <cid>-stop
+                problems.append(
+                    f"order {cid} at the broker ({order.status}, {order.filled_qty} of "
+                    f"{order.qty} {order.symbol} filled) is in none of the bot's events"
+                )
+
+    def _apply(self, runners: Sequence[BotRunner], problems: dict[UUID, list[str]]) -> None:
+        """Fills and endings the broker reported, each applied once, through the runners."""
+        by_hex = {r.bot.id.hex: r for r in runners}
+        others = []
+        for update in self.broker.poll_updates():
+            runner = by_hex.get(bot_hex_of(update.client_order_id))
+            if runner is None:
+                others.append(update)
+                continue
+            try:
+                runner.on_update(update)
+            except (InvalidFill, UnknownOrder) as exc:
+                problems[runner.bot.id].append(f"{update.client_order_id}: {exc}")
+        if others:
+            self.engine.dispatch(others)
+
+    def _positions(
+        self,
+        live: Sequence[Bot],
+        others: Sequence[Bot],
+        runners: Sequence[BotRunner],
+        findings: dict[UUID, dict[str, str]],
+        problems: dict[UUID, list[str]],
+    ) -> None:
+        account = self.broker.positions()
+        checked = {r.bot.id for r in runners}
+        symbols = set(account) | {s for bot in live for s in bot.positions}
+        for symbol in sorted(symbols):
+            held = account.get(symbol, 0)
+            mine = sum(bot.position_qty(symbol) for bot in live)
+            rest = sum(bot.position_qty(symbol) for bot in others)
+            concerned = [
+                bot.id
+                for bot in live
+                if bot.id in checked and (symbol in bot.positions or symbol in bot.config.symbols)
+            ]
+            if held == mine:
+                continue
+            if held == mine + rest:
+                for bot_id in concerned:
+                    findings[bot_id][f"position {symbol}"] = (
+                        f"account {held} = {mine} of the trading bots + {rest} of stored bots "
+                        "not trading here"
+                    )
+                continue
+            split = ", ".join(
+                f"{bot.config.name} {bot.position_qty(symbol)}"
+                for bot in live
+                if bot.position_qty(symbol)
+            )
+            reason = (
+                f"the account holds {held} {symbol}, the fills of the bots trading it say {mine}"
+                + (f" ({split})" if split else "")
+            )
+            for bot_id in concerned:
+                findings[bot_id][f"position {symbol}"] = reason
+                problems[bot_id].append(reason)
+
+
+def _is_submission(event: Any) -> bool:
+    return isinstance(event, Bot.OrderSubmitted)
