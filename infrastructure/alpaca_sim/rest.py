@@ -312,6 +312,14 @@ def _admin_routes(app: FastAPI, sim: SimServer) -> None:
         sim.faults = type(sim.faults)()
         return sim.faults.as_dict()
 
+    @app.get("/admin/timings")
+    async def timings() -> dict[str, Any]:
+        """When each minute's bars left (by bar start) and each order first arrived (wall time)."""
+        return {
+            "bars_sent": {m.isoformat(): t for m, t in sim.bars_sent.items()},
+            "orders_received": sim.orders_received,
+        }
+
     @app.get("/admin/orders")
     async def all_orders() -> list[dict[str, Any]]:
         return [o.to_json() for o in sim.exchange.orders.values()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -53,6 +54,10 @@ class SimServer:
         )
         self.account_id = self.exchange.new_id()
         self.submissions = 0  # every order request that reached the exchange
+        # Wall-clock times (time.time(), comparable across processes on one machine) at which
+        # each minute's bars left and each client order id first arrived: bench/live.py.
+        self.bars_sent: dict[datetime, float] = {}
+        self.orders_received: dict[str, float] = {}
         self._opened = self._published = 0  # minutes opened / published so far
         self._expired: set[date] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -95,6 +100,7 @@ class SimServer:
                 bars = self.book.opening(minutes[self._published])
                 for bar in bars:
                     self.exchange.close_bar(bar)
+                self.bars_sent.setdefault(minutes[self._published], time.time())
                 self.streams.publish_bars(bars)
                 self._published += 1
                 published += len(bars)
@@ -124,8 +130,10 @@ class SimServer:
     # ---- orders and their trade updates ----------------------------------------------------
 
     def submit(self, body: dict[str, Any]) -> SimOrder:
+        received = time.time()
         self.catch_up()
         self.submissions += 1
+        self.orders_received.setdefault(str(body.get("client_order_id")), received)
         if self.faults.take("reject_orders"):
             self.exchange.reject_next += 1
         return self.exchange.submit(body, self.clock.now())

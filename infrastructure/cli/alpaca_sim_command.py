@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from domain.calendar import session_on
 from infrastructure.alpaca_sim.runner import serve
 from infrastructure.alpaca_sim.server import SimOptions
 from infrastructure.bars_io import load_bars
@@ -32,6 +33,12 @@ def register(subparsers: Any) -> None:
         help="without --bars: symbols to generate one session of bars for",
     )
     sim.add_argument("--day", default="2024-11-01", help="the session generated bars cover")
+    sim.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        help="with generated bars: also N earlier sessions, already published at the start",
+    )
     sim.add_argument("--key", default="sim-key", help="API key id the server accepts")
     sim.add_argument("--secret", default="sim-secret", help="API secret the server accepts")
     sim.add_argument("--cash", default="1000000", help="the account's starting cash")
@@ -39,17 +46,30 @@ def register(subparsers: Any) -> None:
 
 
 def alpaca_sim(args: argparse.Namespace) -> int:
+    start: datetime | None = None
     if args.bars:
         bars = load_bars([Path(p) for p in args.bars])
     else:
         day = date.fromisoformat(args.day)
         symbols = [s.strip().upper() for s in args.generate.split(",") if s.strip()]
-        bars = generate_bars(symbols, sessions_between(day, day), args.seed)
+        first = day - timedelta(days=max(0, args.history_days) * 2 + 7)
+        days = sessions_between(first, day)[-(max(0, args.history_days) + 1) :]
+        bars = generate_bars(symbols, days, args.seed)
+        opening = session_on(day)
+        if args.history_days > 0 and opening is not None:
+            start = opening.open.astimezone(UTC)
     options = SimOptions(
-        key=args.key, secret=args.secret, speed=args.speed, seed=args.seed, cash=Decimal(args.cash)
+        key=args.key,
+        secret=args.secret,
+        speed=args.speed,
+        seed=args.seed,
+        cash=Decimal(args.cash),
+        start=start,
     )
     base = f"http://{args.host}:{args.port}"
-    print(f"Alpaca simulator: {len(bars)} bars from {bars[0].timestamp:%Y-%m-%d %H:%M}Z")
+    print(
+        f"Alpaca simulator: {len(bars)} bars from {bars[0].timestamp:%Y-%m-%d %H:%M}Z", flush=True
+    )
     print(f"  OPENBELL_ALPACA_TRADING_URL={base}  OPENBELL_ALPACA_DATA_URL={base}")
     print(f"  OPENBELL_ALPACA_DATA_STREAM_URL=ws://{args.host}:{args.port}/v2/iex")
     print(f"  OPENBELL_ALPACA_TRADING_STREAM_URL=ws://{args.host}:{args.port}/stream")
