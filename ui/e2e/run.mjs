@@ -230,6 +230,24 @@ try {
     await page.getByRole('columnheader', { name: /Price/ }).getByRole('button').click();
     await page.getByRole('columnheader', { name: /Price/ }).and(page.locator('[aria-sort="ascending"]')).waitFor();
     await shot(page, '05-trades');
+    // Every bot's fills (the sample's hundreds): page forward and back by cursor.
+    await page.getByLabel('Bot').selectOption({ label: 'All bots' });
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByTestId('analysis-bot').locator('tbody tr').nth(1).waitFor();
+    const firstRow = () => rows.first().textContent();
+    const rowChanges = (from) =>
+      page.waitForFunction(
+        (text) => document.querySelector('[data-testid="trades-table"] tbody tr')?.textContent !== text,
+        from,
+      );
+    const pageOne = await firstRow();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByTestId('page-number').filter({ hasText: 'Page 2' }).waitFor();
+    await rowChanges(pageOne);
+    const pageTwo = await firstRow();
+    await page.getByRole('button', { name: 'Previous' }).click();
+    await rowChanges(pageTwo);
+    check((await firstRow()) === pageOne, 'Previous did not come back to the first page');
   });
 
   await step('run two backtests and compare them side by side', async () => {
@@ -244,7 +262,11 @@ try {
     await form.getByRole('checkbox', { name: BOT }).uncheck();
     await form.getByRole('checkbox', { name: 'trend-bands' }).check();
     await form.getByRole('button', { name: 'Run backtest' }).click();
-    await page.getByTestId('backtest-status').filter({ hasText: 'finished' }).waitFor({ timeout: 30_000 });
+    await page.waitForFunction(() => {
+      const boxes = [...document.querySelectorAll('[data-testid="backtest-runs"] input[type="checkbox"]')];
+      return boxes.length === 2 && boxes.every((box) => !box.disabled); // both runs finished
+    }, null, { timeout: 30_000 });
+    await page.getByTestId('backtest-summary').filter({ hasText: 'trend-bands' }).waitFor();
     await shot(page, '06-backtest');
     const compare = page.getByTestId('backtest-runs').getByRole('checkbox', { name: /Compare/ });
     await compare.nth(0).check();

@@ -165,6 +165,8 @@ export const backtestsQuery = () =>
     queryKey: keys.backtests(),
     queryFn: ({ signal }) =>
       api<{ items: BacktestItem[] }>('/api/backtests', { signal }).then((r) => r.items),
+    // Progress arrives on the WebSocket; polling covers a run that ended before we subscribed.
+    refetchInterval: (query) => (query.state.data?.some((r) => isActive(r.status)) ? 2000 : false),
   });
 
 export const backtestQuery = (id: string) =>

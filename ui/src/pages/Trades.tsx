@@ -170,7 +170,7 @@ export default function Trades() {
           <button type="button" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>
             Previous
           </button>
-          <span>Page {cursors.length}</span>
+          <span data-testid="page-number">Page {cursors.length}</span>
           <button
             type="button"
             disabled={!page.data?.next_cursor || page.isPlaceholderData}
@@ -186,8 +186,8 @@ export default function Trades() {
         {all.data && !all.data.complete && <p className="badge warn">Only the first 20,000 fills are analysed.</p>}
         {all.data && (
           <div className="two">
-            <AnalysisTable title="By bot" rows={analyse(all.data.items, 'bot_id')} name={nameOf} />
-            <AnalysisTable title="By symbol" rows={analyse(all.data.items, 'symbol')} name={(s) => s} />
+            <AnalysisTable by="Bot" rows={analyse(all.data.items, 'bot_id')} name={nameOf} />
+            <AnalysisTable by="Symbol" rows={analyse(all.data.items, 'symbol')} name={(s) => s} />
           </div>
         )}
       </section>
@@ -195,7 +195,7 @@ export default function Trades() {
   );
 }
 
-function AnalysisTable({ title, rows, name }: { title: string; rows: PnlRow[]; name: (key: string) => string }) {
+function AnalysisTable({ by, rows, name }: { by: string; rows: PnlRow[]; name: (key: string) => string }) {
   const all = totals(rows);
   const line = (row: PnlRow, label: string) => (
     <tr key={row.key}>
@@ -210,11 +210,11 @@ function AnalysisTable({ title, rows, name }: { title: string; rows: PnlRow[]; n
   );
   return (
     <div className="scroll">
-      <table data-testid={`analysis-${title.split(' ')[1]}`}>
-        <caption>{title}</caption>
+      <table data-testid={`analysis-${by.toLowerCase()}`}>
+        <caption>By {by.toLowerCase()}</caption>
         <thead>
           <tr>
-            <th scope="col">{title.split(' ')[1]}</th>
+            <th scope="col">{by}</th>
             <th scope="col" className="num">Round trips</th>
             <th scope="col" className="num">Win rate</th>
             <th scope="col" className="num">Avg win</th>
