@@ -1,5 +1,5 @@
 // Names for the API's schemas, generated from its OpenAPI document into schema.d.ts
-// (`npx openapi-typescript http://127.0.0.1:8000/openapi.json -o src/api/schema.d.ts`).
+// (`npm run gen:api` against a running server; OPENBELL_API picks another than :8000).
 import type { components } from './schema';
 
 type S = components['schemas'];
