@@ -7,7 +7,7 @@ FIND_PYTHON := for p in $(PYTHON_CANDIDATES); do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	    command -v $$p; break; fi; done
 
-.PHONY: run test test-postgres lint bench clean ui
+.PHONY: run demo test test-postgres lint bench clean ui
 
 $(VENV)/.installed: pyproject.toml
 	@base="$$($(FIND_PYTHON))"; \
@@ -34,6 +34,10 @@ ui: ui/dist/index.html
 
 run: $(VENV)/.installed ui/dist/index.html
 	$(VENV)/bin/openbell up
+
+# make run, plus the Alpaca simulator at 60x and `openbell live` trading sample bots on it.
+demo: $(VENV)/.installed ui/dist/index.html
+	$(VENV)/bin/openbell up --live-demo
 
 # Vitest (the dashboard's hooks and formatting), then pytest (the browser test in tests/ui too).
 test: $(VENV)/.installed ui/dist/index.html

@@ -22,7 +22,7 @@ from domain.calendar import NEW_YORK, session_on
 from infrastructure.alpaca_sim.clock import SimClock
 from infrastructure.alpaca_sim.faults import Faults
 from infrastructure.alpaca_sim.market import BarBook
-from infrastructure.alpaca_sim.matching import Exchange
+from infrastructure.alpaca_sim.matching import Exchange, Holding
 from infrastructure.alpaca_sim.orders import SimOrder, asset_id
 from infrastructure.alpaca_sim.streams import StreamHub
 
@@ -38,6 +38,8 @@ class SimOptions:
     cash: Decimal = Decimal(1_000_000)
     page_size: int = 10_000
     start: datetime | None = None  # default: the first bar's minute
+    # Holdings the account starts with: (symbol, qty, average price).
+    positions: tuple[tuple[str, int, Decimal], ...] = ()
 
 
 class SimServer:
@@ -53,6 +55,8 @@ class SimServer:
             self.book.symbols, self._on_order_event, self.options.cash, self.options.seed
         )
         self.account_id = self.exchange.new_id()
+        for symbol, qty, price in self.options.positions:
+            self.exchange.positions[symbol] = Holding(qty, qty * price)
         self.submissions = 0  # every order request that reached the exchange
         # Wall-clock times (time.time(), comparable across processes on one machine) at which
         # each minute's bars left and each client order id first arrived: bench/live.py.

@@ -42,6 +42,13 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--key", default="sim-key", help="API key id the server accepts")
     sim.add_argument("--secret", default="sim-secret", help="API secret the server accepts")
     sim.add_argument("--cash", default="1000000", help="the account's starting cash")
+    sim.add_argument(
+        "--position",
+        action="append",
+        default=[],
+        metavar="SYMBOL=QTY@PRICE",
+        help="a holding the account starts with (repeatable)",
+    )
     sim.set_defaults(handler=alpaca_sim)
 
 
@@ -65,6 +72,7 @@ def alpaca_sim(args: argparse.Namespace) -> int:
         seed=args.seed,
         cash=Decimal(args.cash),
         start=start,
+        positions=tuple(_position(text) for text in args.position),
     )
     base = f"http://{args.host}:{args.port}"
     print(
@@ -76,3 +84,9 @@ def alpaca_sim(args: argparse.Namespace) -> int:
     print("  admin: POST /admin/clock {advance|to|speed}, POST /admin/faults, GET /admin/state")
     serve(bars, options, args.host, args.port)
     return 0
+
+
+def _position(text: str) -> tuple[str, int, Decimal]:
+    symbol, _, rest = text.partition("=")
+    qty, _, price = rest.partition("@")
+    return symbol.strip().upper(), int(qty), Decimal(price or "0")

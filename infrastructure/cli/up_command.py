@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from infrastructure.cli import api_commands, commands
+from infrastructure.cli.live_demo import start_live_demo
 from infrastructure.settings import Settings
 
 
@@ -19,6 +21,11 @@ def register(subparsers: Any) -> None:
     up = subparsers.add_parser("up", help="replay the sample, create a token and serve the API")
     up.add_argument("--host", help="interface to bind (default OPENBELL_HOST, 127.0.0.1)")
     up.add_argument("--port", type=int, help="port (default OPENBELL_PORT, 8000)")
+    up.add_argument(
+        "--live-demo",
+        action="store_true",
+        help="also run the Alpaca simulator (60x) and `openbell live` with sample bots",
+    )
     up.set_defaults(handler=up_command)
 
 
@@ -31,5 +38,12 @@ def up_command(args: argparse.Namespace) -> int:
     host, port = args.host or settings.host, args.port or settings.port
     print(f"\nOpenbell is at http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     print("Send the token above as 'Authorization: Bearer <token>'. Ctrl-C stops the server.")
+    stop_demo = None
+    if getattr(args, "live_demo", False):
+        stop_demo = start_live_demo(url, Path("var/live-demo.log"))
     sys.stdout.flush()
-    return api_commands.serve(argparse.Namespace(database_url=url, host=host, port=port))
+    try:
+        return api_commands.serve(argparse.Namespace(database_url=url, host=host, port=port))
+    finally:
+        if stop_demo is not None:
+            stop_demo()
