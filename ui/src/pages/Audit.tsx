@@ -223,7 +223,8 @@ function StateAt({ id, items, position, onChange }: { id: string; items: Timelin
       />
       {state.error && <p className="error">{state.error.message}</p>}
       {s && (
-        <div data-testid="bot-state">
+        <div data-testid="bot-state" aria-busy={state.isPlaceholderData} className={state.isPlaceholderData ? 'stale' : ''}>
+          {state.isPlaceholderData && <p className="muted">Updating to the chosen moment…</p>}
           <dl className="figures">
             <div>
               <dt>Status</dt>
