@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -442,7 +441,8 @@ def test_first_problem_in_a_later_file_is_reported_with_that_file(tmp_path: Path
 # ---------------------------------------------------------------------------- speed
 
 
-def test_100k_rows_load_quickly(tmp_path: Path) -> None:
+def test_100k_rows_of_csv_and_parquet_load_to_the_same_bars(tmp_path: Path) -> None:
+    # How fast they load is measured by bench/replay.py (load_bars), never by a timed test.
     symbols = ["AAPL", "MSFT", "SPY", "QQQ"]
     start = utc(2024, 11, 4, 14, 30)
     rng = np.random.default_rng(0)
@@ -463,13 +463,9 @@ def test_100k_rows_load_quickly(tmp_path: Path) -> None:
     write_bars_csv(bars, csv_path)
     parquet_path = tmp_path / "big.parquet"
     pd.read_csv(csv_path).to_parquet(parquet_path)
+    expected = sorted(bars, key=lambda b: (b.timestamp, b.symbol))
     for path in (csv_path, parquet_path):
-        began = time.perf_counter()
-        loaded = load_bars([path])
-        elapsed = time.perf_counter() - began
-        assert len(loaded) == 100_000
-        assert elapsed < 2.0, f"{path.name}: {elapsed:.2f}s"  # ~0.4 s here; slack for CI
-    assert loaded == sorted(bars, key=lambda b: (b.timestamp, b.symbol))
+        assert load_bars([path]) == expected, path.name
 
 
 def test_loaded_bars_carry_floats_equal_to_their_decimals(tmp_path):
