@@ -7,7 +7,7 @@ FIND_PYTHON := for p in $(PYTHON_CANDIDATES); do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	    command -v $$p; break; fi; done
 
-.PHONY: run demo test test-postgres lint bench clean ui
+.PHONY: run run-offline test test-postgres lint bench clean ui
 
 $(VENV)/.installed: pyproject.toml
 	@base="$$($(FIND_PYTHON))"; \
@@ -32,12 +32,14 @@ ui/dist/index.html: ui/node_modules/.installed $(UI_SOURCES)
 
 ui: ui/dist/index.html
 
+# The sample replayed, a token, the API and dashboard, plus the Alpaca simulator at 60x and
+# `openbell live` trading sample bots on it (bots trade within a minute).
 run: $(VENV)/.installed ui/dist/index.html
-	$(VENV)/bin/openbell up
-
-# make run, plus the Alpaca simulator at 60x and `openbell live` trading sample bots on it.
-demo: $(VENV)/.installed ui/dist/index.html
 	$(VENV)/bin/openbell up --live-demo
+
+# make run without the simulator and live trader.
+run-offline: $(VENV)/.installed ui/dist/index.html
+	$(VENV)/bin/openbell up
 
 # Vitest (the dashboard's hooks and formatting), then pytest (the browser test in tests/ui too).
 test: $(VENV)/.installed ui/dist/index.html

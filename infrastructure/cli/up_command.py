@@ -40,7 +40,10 @@ def up_command(args: argparse.Namespace) -> int:
     print("Send the token above as 'Authorization: Bearer <token>'. Ctrl-C stops the server.")
     stop_demo = None
     if getattr(args, "live_demo", False):
-        stop_demo = start_live_demo(url, Path("var/live-demo.log"))
+        try:
+            stop_demo = start_live_demo(url, Path("var/live-demo.log"))
+        except Exception as exc:  # the demo is extra: the API still serves without it
+            print(f"openbell: warning: the live demo did not start ({exc}); serving the API only")
     sys.stdout.flush()
     try:
         return api_commands.serve(argparse.Namespace(database_url=url, host=host, port=port))
