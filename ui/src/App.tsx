@@ -1,6 +1,7 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { lazy, Suspense, useMemo, useSyncExternalStore } from 'react';
 import { shouldRetry } from './api/client';
+import { botsQuery } from './api/queries';
 import { resetPositions } from './api/consistency';
 import { getToken, onTokenChange, setToken } from './auth';
 import { ConnectionIndicator } from './components/ConnectionIndicator';
@@ -30,7 +31,10 @@ export function App() {
   // A new cache per token: nothing read with an earlier token survives signing out.
   const client = useMemo(() => {
     resetPositions();
-    return newClient();
+    const fresh = newClient();
+    // Every page shows the bots: ask for them now, not after the first render commits.
+    if (token) void fresh.prefetchQuery(botsQuery());
+    return fresh;
   }, [token]);
   if (!token) return <Login />;
   return (

@@ -129,7 +129,7 @@ export function PriceChart({ data, markers, kinds, title, fitKey }: Props) {
       built.current = null;
       chart.remove();
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // The chart is rebuilt only when the set of drawn kinds changes; data updates in place.
   }, [kindsKey]);
 
   useEffect(() => {

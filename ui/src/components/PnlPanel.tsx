@@ -21,7 +21,7 @@ export function PnlPanel({ bots }: { bots: BotView[] }) {
           })),
         }))
         .filter((s) => s.points.length > 0),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Recomputed when the bots or any curve changes (the query results are new objects then).
     [bots, ...curves.map((c) => c.data)],
   );
   return (

@@ -47,7 +47,7 @@ export default function Audit({ id }: { id: string }) {
       setGroup('all');
       setLimit(Math.max(SHOWN, items.length - index + 20));
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Only when the timeline grows or the wanted fill changes, not on every render.
   }, [items, events.hasNextPage, fill]);
 
   const position = slider ?? items.length - 1;

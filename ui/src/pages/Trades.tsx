@@ -130,7 +130,7 @@ export default function Trades() {
 
       {page.error && <p className="error">{page.error.message}</p>}
       <div className="card scroll">
-        <table data-testid="trades-table">
+        <table data-testid="trades-table" aria-busy={page.isFetching}>
           <thead>
             <tr>
               {COLUMNS.map((c) => {
