@@ -157,7 +157,8 @@ export const feedQuery = () =>
   queryOptions({
     queryKey: keys.feed(),
     queryFn: ({ signal }) => api<FeedStatus>('/api/market/replay', { signal }),
-    refetchInterval: (query) => (query.state.data?.state === 'running' ? 1000 : false),
+    // Another client may start a feed: look now and then, and every second while one runs.
+    refetchInterval: (query) => (query.state.data?.state === 'running' ? 1000 : 10_000),
   });
 
 export const backtestsQuery = () =>

@@ -43,6 +43,12 @@ describe('chart data', () => {
     ]);
   });
 
+  it('gathers the fills of several bots on one bar and side into one arrow', () => {
+    const fill = (id: number, type: 'buy' | 'sell') => ({ id, type, timestamp: '2024-10-31T13:30:10Z', quantity: 5 }) as TradeView;
+    const markers = tradeMarkers([fill(1, 'buy'), fill(2, 'buy'), fill(3, 'buy'), fill(4, 'sell')], seriesData(page, []).candles);
+    expect(markers.map((m) => m.text)).toEqual(['B×3', 'S 5']);
+  });
+
   it('labels indicators from bot configs as the API names them', () => {
     const labels = labelsFromConfigs([
       { indicators: { MACD: { fast: '12', slow: '26', signal: '9' }, BBANDS: { period: '20', std: '2' }, OBV: {} } } as never,

@@ -86,22 +86,30 @@ function sameDay(a: number, b: number): boolean {
   return Math.abs(a - b) < 20 * 3_600_000;
 }
 
-/** Buy and sell arrows at the bars the fills happened in (only bars on the chart). */
+/**
+ * Buy and sell arrows at the bars the fills happened in (only bars on the chart); several fills
+ * of one side on one bar (several bots) share an arrow: `B 86` for one, `B×3` for three.
+ */
 export function tradeMarkers(trades: TradeView[], candles: Candle[]): Marker[] {
   const times = new Set(candles.map((c) => c.time));
-  return trades
-    .map((trade) => {
-      const minute = Math.floor(Date.parse(trade.timestamp) / 60_000) * 60_000;
-      const buy = trade.type === 'buy';
-      return {
-        time: chartTime(minute),
-        position: buy ? 'belowBar' : 'aboveBar',
-        shape: buy ? 'arrowUp' : 'arrowDown',
-        color: buy ? UP : DOWN,
-        text: `${buy ? 'B' : 'S'} ${trade.quantity}`,
-        id: String(trade.id),
-      } as Marker;
-    })
-    .filter((marker) => times.has(marker.time))
-    .sort((a, b) => a.time - b.time);
+  const groups = new Map<string, { time: number; buy: boolean; fills: TradeView[] }>();
+  for (const trade of trades) {
+    const time = chartTime(Math.floor(Date.parse(trade.timestamp) / 60_000) * 60_000);
+    if (!times.has(time)) continue;
+    const buy = trade.type === 'buy';
+    const key = `${time}:${buy}`;
+    const group = groups.get(key) ?? { time, buy, fills: [] };
+    group.fills.push(trade);
+    groups.set(key, group);
+  }
+  return [...groups.values()]
+    .map(({ time, buy, fills }): Marker => ({
+      time,
+      position: buy ? 'belowBar' : 'aboveBar',
+      shape: buy ? 'arrowUp' : 'arrowDown',
+      color: buy ? UP : DOWN,
+      text: fills.length === 1 ? `${buy ? 'B' : 'S'} ${fills[0].quantity}` : `${buy ? 'B' : 'S'}×${fills.length}`,
+      id: fills.map((f) => f.id).join(','),
+    }))
+    .sort((a, b) => a.time - b.time || a.id.localeCompare(b.id));
 }

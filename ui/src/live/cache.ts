@@ -92,6 +92,8 @@ export function applyMessage(client: QueryClient, marks: Invalidator, message: L
   if (message.topic.startsWith('bars:')) {
     const bar = message.bar as (LiveBar & { symbol: string }) | undefined;
     if (bar) client.setQueryData<LiveBar[]>(keys.liveBars(bar.symbol), (bars = []) => addBar(bars, bar));
+    // Bars flow only while a feed runs: make sure the feed's status says so.
+    if (client.getQueryData<{ state?: string }>(keys.feed())?.state !== 'running') marks.mark(keys.feed());
     return;
   }
   if (message.topic.startsWith('backtest:')) {
