@@ -50,6 +50,7 @@ class Exchange:
         self.cash = cash
         self.orders: dict[UUID, SimOrder] = {}
         self.by_client: dict[str, SimOrder] = {}
+        self.open: dict[UUID, SimOrder] = {}  # the open ones, so matching skips the rest
         self.positions: dict[str, Holding] = {}
         self.marks: dict[str, Decimal] = {}
         self._current: dict[str, Bar] = {}
@@ -66,10 +67,12 @@ class Exchange:
             raise OrderError(422, 40010001, "client_order_id must be unique")
         self._check_funds(order)
         self.orders[order.id] = self.by_client[order.client_order_id] = order
+        self.open[order.id] = order
         self._emit("new", order, now, {})
         if self.reject_next > 0:
             self.reject_next -= 1
             order.status, order.failed_at, order.updated_at = "rejected", now, now
+            del self.open[order.id]
             self._emit("rejected", order, now, {})
             return order
         bar = self._current.get(order.symbol)
@@ -82,6 +85,7 @@ class Exchange:
         if not order.is_open:
             raise OrderError(422, 42210000, f"order is {order.status} and cannot be canceled")
         order.status, order.updated_at = event, now
+        del self.open[order.id]
         if event == "expired":
             order.expired_at = now
         else:
@@ -94,7 +98,7 @@ class Exchange:
         """A new minute's bars start trading: resting orders meet each at its open."""
         for bar in bars:
             self._current[bar.symbol] = bar
-            for order in [o for o in self.orders.values() if o.is_open and o.symbol == bar.symbol]:
+            for order in [o for o in self.open.values() if o.symbol == bar.symbol]:
                 if order.placed_in != bar.timestamp:
                     self._try_fill(order, bar, intrabar=False, at=minute)
 
@@ -102,7 +106,7 @@ class Exchange:
         self.marks[bar.symbol] = bar.close
 
     def expire_day_orders(self, now: datetime) -> None:
-        for order in [o for o in self.orders.values() if o.is_open]:
+        for order in list(self.open.values()):
             self.cancel(order, now, "expired")
 
     # ---- internals -------------------------------------------------------------------------
@@ -125,6 +129,7 @@ class Exchange:
             del self.positions[order.symbol]
         order.filled_qty, order.filled_avg_price = order.qty, price
         order.status, order.filled_at, order.updated_at = "filled", at, at
+        del self.open[order.id]
         self._emit("fill", order, at, {"price": price, "qty": qty, "position_qty": held.qty})
 
     def _parse(self, body: Mapping[str, Any], now: datetime) -> SimOrder:
@@ -165,8 +170,8 @@ class Exchange:
             held = self.positions.get(order.symbol, Holding()).qty
             committed = sum(
                 o.qty - o.filled_qty
-                for o in self.orders.values()
-                if o.is_open and o.side == "sell" and o.symbol == order.symbol
+                for o in self.open.values()
+                if o.side == "sell" and o.symbol == order.symbol
             )
             if order.qty > held - committed:
                 raise OrderError(403, 40310000, "insufficient qty available for order")
@@ -174,8 +179,8 @@ class Exchange:
         price = order.limit_price or self.marks.get(order.symbol) or Decimal(0)
         reserved = sum(
             (o.limit_price or self.marks.get(o.symbol) or Decimal(0)) * (o.qty - o.filled_qty)
-            for o in self.orders.values()
-            if o.is_open and o.side == "buy"
+            for o in self.open.values()
+            if o.side == "buy"
         )
         if price * order.qty > self.cash - reserved:
             raise OrderError(403, 40310000, "insufficient buying power")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -12,6 +13,7 @@ NAMESPACE = UUID("6f1c55a2-8c54-4d1e-9d5e-2b4f0d1f7a11")
 OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "pending_new"})
 
 
+@cache
 def asset_id(symbol: str) -> UUID:
     return uuid5(NAMESPACE, f"asset:{symbol}")
 

@@ -6,12 +6,21 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import uvicorn
 
 from domain.bars import Bar
 from infrastructure.alpaca_sim.rest import build_app
 from infrastructure.alpaca_sim.server import SimOptions, SimServer
+
+# No access log line per request, no per-message compression of stream frames (the client
+# accepts either) and no pings: the order endpoints and trade updates are the bench's hot path.
+_QUIET: dict[str, Any] = {
+    "access_log": False,
+    "ws_per_message_deflate": False,
+    "ws_ping_interval": None,
+}
 
 
 class RunningSim:
@@ -23,9 +32,7 @@ class RunningSim:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", port))
         self.port = self._socket.getsockname()[1]
-        config = uvicorn.Config(
-            build_app(self.sim), log_level="warning", ws_ping_interval=None, lifespan="on"
-        )
+        config = uvicorn.Config(build_app(self.sim), log_level="warning", lifespan="on", **_QUIET)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
@@ -59,4 +66,6 @@ class RunningSim:
 
 def serve(bars: Sequence[Bar], options: SimOptions, host: str, port: int) -> None:
     """Serve in the foreground until interrupted."""
-    uvicorn.run(build_app(SimServer(bars, options)), host=host, port=port, log_level="info")
+    uvicorn.run(
+        build_app(SimServer(bars, options)), host=host, port=port, log_level="info", **_QUIET
+    )
