@@ -36,7 +36,14 @@ from application.live_ports import BrokerOrder
 from application.ports import BrokerUpdate, Clock, UpdateKind
 from domain.bars import BAR_LENGTH, Bar
 from domain.orders import OrderRequest
-from infrastructure.alpaca.orders import broker_order_of, decimal_of, moment_of, to_alpaca
+from infrastructure.alpaca.orders import (
+    RawOrder,
+    broker_order_of,
+    decimal_of,
+    moment_of,
+    parse_moment,
+    to_alpaca,
+)
 
 log = logging.getLogger("openbell.alpaca.broker")
 T = TypeVar("T")
@@ -294,12 +301,18 @@ class AlpacaBroker:
     # ---- the ledger ------------------------------------------------------------------------
 
     async def _on_trade_update(self, update: Any) -> None:
-        event = str(getattr(update.event, "value", update.event))
+        if isinstance(update, dict):  # the stream's raw message (see `trading_stream`)
+            data = update.get("data") or {}
+            event, order = str(data.get("event")), RawOrder.of(data["order"])
+            at = parse_moment(data.get("timestamp"))
+        else:  # alpaca-py's TradeUpdate model
+            event, order = str(getattr(update.event, "value", update.event)), update.order
+            at = update.timestamp
         if event in ("new", "accepted", "pending_new", "fill", "partial_fill"):
-            self._absorb(update.order, event_time=update.timestamp)
+            self._absorb(order, event_time=at)
         elif event in ("canceled", "expired", "rejected", "done_for_day"):
             kind = UpdateKind.REJECTED if event == "rejected" else UpdateKind.CANCELED
-            self._terminal(update.order.client_order_id, kind, event)
+            self._terminal(order.client_order_id, kind, event)
         await asyncio.sleep(0)
 
     def _absorb(self, order: Any, event_time: datetime | None = None) -> None:
