@@ -197,18 +197,26 @@ class LiveTrader:
         if not batches:
             return []
         try:
-            return self.app.save(*(event for _, events in batches for event in events))
+            return self._put([event for _, events in batches for event in events])
         except RecordConflictError:
             recordings: list[Recording[UUID]] = []
             for bot_id, events in batches:
                 try:
-                    recordings += self.app.save(*events)
+                    recordings += self._put(events)
                 except RecordConflictError:
                     # A command landed meanwhile: the bar's decisions for this bot are dropped
                     # (their orders never left the outbox) and the bot is reloaded.
                     self.stats["conflicts"] += 1
                     roster.reconcile(bot_id, events)
             return recordings
+
+    def _put(self, events: list[Any]) -> list[Recording[UUID]]:
+        """One transaction; what `app.save` does without its runtime protocol check per event
+        (half the time of storing a bar's events), unless a cache or snapshots need `save`."""
+        app = self.app
+        if app.repository.cache is not None or app.snapshots is not None:
+            return app.save(*events)
+        return app.events.put(events)
 
     def _history(self, bot_id: UUID) -> list[Any]:
         return list(self.app.bot_events(bot_id))

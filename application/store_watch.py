@@ -32,6 +32,10 @@ class StoreWatch:
         head = self._head()
         if head <= self._seen:
             return {}
+        if all(i in self._own for i in range(self._seen + 1, head + 1)):
+            self._own.difference_update(range(self._seen + 1, head + 1))
+            self._seen = head  # only our own writes: nothing to read back
+            return {}
         changed: dict[UUID, set[str]] = {}
         start = self._seen + 1
         while start <= head:
