@@ -8,6 +8,7 @@ adapter does its own retrying: the clients here fail fast and time out.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 from urllib.request import getproxies
 
@@ -135,8 +136,23 @@ def trading_stream(config: AlpacaConfig, min_backoff: float = 1.0) -> TradingStr
     return _tune_backoff(stream, min_backoff)  # type: ignore[no-any-return]
 
 
+class _DataStream(StockDataStream):
+    """StockDataStream that says when it has (re)subscribed, on its own thread.
+
+    alpaca-py reconnects by itself and sends the subscription again; the bar feed then fetches
+    what was published meanwhile at once, instead of when the next bar shows the gap.
+    """
+
+    on_subscribed: Callable[[], None] | None = None
+
+    async def _send_subscribe_msg(self) -> None:
+        await super()._send_subscribe_msg()
+        if self.on_subscribed is not None:
+            self.on_subscribed()
+
+
 def data_stream(config: AlpacaConfig, min_backoff: float = 1.0) -> StockDataStream:
-    stream = StockDataStream(
+    stream = _DataStream(
         config.key_id.get_secret_value(),
         config.secret.get_secret_value(),
         feed=DataFeed(config.feed),

@@ -1,9 +1,10 @@
 """The MarketData port over Alpaca: minute bars from StockDataStream, gaps filled through REST.
 
 alpaca-py reconnects a dropped data WebSocket by itself (with backoff), but the bars published
-while it was away are gone from the stream. The feed notices a missing minute when the next bar
-arrives and first fetches what it missed with StockHistoricalDataClient, in (time, symbol)
-order; bars already delivered are skipped, so no bar is missed or processed twice.
+while it was away are gone from the stream. As soon as the stream has subscribed again the feed
+fetches them with StockHistoricalDataClient, in (time, symbol) order; and a missing minute seen
+when a bar arrives is fetched before that bar. Bars already delivered are skipped, so no bar is
+missed or processed twice.
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ class AlpacaBarFeed:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.stats = {"streamed": 0, "backfilled": 0, "duplicates": 0, "gaps": 0}
+        # (Re)subscriptions the stream made / the feed caught up after (see `_catch_up`).
+        self._subscribed = self._caught_up = 0
+        if hasattr(stream, "on_subscribed"):
+            stream.on_subscribed = self._on_subscribed
 
     # ---- history ---------------------------------------------------------------------------
 
@@ -132,9 +137,22 @@ class AlpacaBarFeed:
     async def _on_bar(self, raw: Any) -> None:
         self._queue.put(to_bar(raw.symbol, raw))
 
+    def _on_subscribed(self) -> None:  # on the stream's thread
+        self._subscribed += 1
+
+    def _catch_up(self) -> list[Bar]:
+        """After the stream (re)subscribed: the bars published since the newest one delivered."""
+        if self._subscribed == self._caught_up:
+            return []
+        self._caught_up = self._subscribed
+        if self._newest is None:
+            return []  # nothing delivered yet: no gap to speak of
+        return self._backfill(self._newest + BAR_LENGTH, None)
+
     def bars(self) -> Iterator[Bar]:
         """Blocks for the next bar until `stop()`; backfills any gap before yielding past it."""
         while not self._stop.is_set():
+            yield from self._catch_up()
             try:
                 bar = self._queue.get(timeout=0.05)
             except queue.Empty:
@@ -144,11 +162,11 @@ class AlpacaBarFeed:
 
     def next_bars(self, timeout: float) -> list[Bar]:
         """What has arrived within `timeout` seconds (non-blocking use, e.g. a live runner)."""
+        out = self._catch_up()
         try:
-            bar = self._queue.get(timeout=timeout)
+            bar = self._queue.get(timeout=0 if out else timeout)
         except queue.Empty:
-            return []
-        out: list[Bar] = []
+            return out
         while True:
             self.stats["streamed"] += 1
             out += self._accept(bar)
@@ -176,9 +194,8 @@ class AlpacaBarFeed:
         return out
 
     def _backfill(
-        self, start: datetime, end: datetime, symbols: Sequence[str] | None = None
+        self, start: datetime, end: datetime | None, symbols: Sequence[str] | None = None
     ) -> list[Bar]:
-        self.stats["gaps"] += 1
         found = []
         for bar in self._fetch(symbols or self.symbols, start, end):
             last = self._last.get(bar.symbol)
@@ -187,7 +204,8 @@ class AlpacaBarFeed:
                 found.append(bar)
         self.stats["backfilled"] += len(found)
         if found:
-            log.info("backfilled %d bars from %s to %s", len(found), start, end)
+            self.stats["gaps"] += 1
+            log.info("backfilled %d bars from %s to %s", len(found), start, end or "now")
         return found
 
     def _mark(self, bar: Bar) -> None:
