@@ -72,6 +72,9 @@ class BotView(BaseModel):
     last_signal: LastSignal | None
     trades: int = Field(description="round trips closed")
     halted_on: date | None = Field(description="day the daily loss limit halted the bot")
+    status_reason: str | None = Field(
+        default=None, description="why the bot stopped or errored (null while it runs)"
+    )
     created_at: datetime
     updated_at: datetime
     version: int = Field(description="the aggregate version the read model reflects")

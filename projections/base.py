@@ -7,6 +7,7 @@ and TEXT in SQL; moments are UTC ISO-8601 text with microseconds, so they sort a
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -68,6 +69,11 @@ class Projection:
     @property
     def topics(self) -> tuple[str, ...]:
         return tuple(get_topic(cls) for cls in self.handles)
+
+    @property
+    def fingerprint(self) -> str:
+        """Names the tables' shape: a changed DDL means the read model must be rebuilt."""
+        return hashlib.sha256("\n".join(self.ddl).encode()).hexdigest()[:16]
 
     def create(self, tx: Transaction) -> None:
         for statement in self.ddl:

@@ -37,7 +37,7 @@ class BotsProjection(Projection):
             open_positions INTEGER NOT NULL, realized_pnl TEXT NOT NULL, fees TEXT NOT NULL,
             today TEXT, today_pnl TEXT NOT NULL, last_signal TEXT, trades INTEGER NOT NULL,
             halted_on TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-            version BIGINT NOT NULL)""",
+            version BIGINT NOT NULL, status_reason TEXT)""",
         "CREATE INDEX IF NOT EXISTS rm_bots_created ON rm_bots (created_at, id)",
         "CREATE INDEX IF NOT EXISTS rm_bots_status ON rm_bots (status)",
         """CREATE TABLE IF NOT EXISTS rm_bot_holdings (
@@ -57,6 +57,8 @@ class BotsProjection(Projection):
             row = batch["rm_bots"].get(str(event.originator_id))
         if type(event) in STATUS_AFTER:
             row["status"] = STATUS_AFTER[type(event)].value
+            # Why it stopped or errored (e.g. a reconciliation difference); gone once it runs.
+            row["status_reason"] = getattr(event, "reason", None)
         elif isinstance(event, Bot.ConfigChanged):
             capital = Decimal(event.config["capital"])
             row["cash"] = str(dec(row["cash"]) + capital - dec(row["capital"]))
@@ -131,6 +133,7 @@ def _new_row(event: Bot.Created) -> Row:
         "created_at": at,
         "updated_at": at,
         "version": event.originator_version,
+        "status_reason": None,
     }
 
 

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 TRACKING_DDL = """CREATE TABLE IF NOT EXISTS rm_tracking (
     projection TEXT PRIMARY KEY, position BIGINT NOT NULL)"""
+SCHEMA_DDL = """CREATE TABLE IF NOT EXISTS rm_schema (
+    projection TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)"""
 _DDL_LOCK_KEY = 0x6F62726D  # serialises CREATE TABLE IF NOT EXISTS between PostgreSQL sessions
 
 
@@ -43,18 +45,40 @@ def default_projections() -> list[Projection]:
 
 
 def ensure_tables(db: ReadModelDatabase, projections: Iterable[Projection] | None = None) -> None:
-    """Create rm_tracking and every projection's tables if missing; idempotent."""
+    """Create rm_tracking and every projection's tables if missing; idempotent.
+
+    A projection whose tables changed shape since they were made (its DDL fingerprint differs
+    from the one recorded in rm_schema, or none was recorded) is dropped and set back to
+    position 0, so the runner rebuilds it from the events: read models never need migrations.
+    """
     with db.transaction() as tx:
         if db.postgres:
             tx.execute("SELECT pg_advisory_xact_lock(?)", [_DDL_LOCK_KEY])
         tx.execute(TRACKING_DDL)
+        tx.execute(SCHEMA_DDL)
         for projection in default_projections() if projections is None else projections:
-            projection.create(tx)
-            tx.execute(
-                "INSERT INTO rm_tracking (projection, position) VALUES (?, 0) "
-                "ON CONFLICT (projection) DO NOTHING",
-                [projection.name],
-            )
+            _ensure(tx, projection)
+
+
+def _ensure(tx: Transaction, projection: Projection) -> None:
+    name, fingerprint = projection.name, projection.fingerprint
+    recorded = tx.execute("SELECT fingerprint FROM rm_schema WHERE projection = ?", [name])
+    tracked = tx.execute("SELECT position FROM rm_tracking WHERE projection = ?", [name])
+    if tracked and (not recorded or recorded[0]["fingerprint"] != fingerprint):
+        log.warning("read model %r changed shape: dropped, to be rebuilt from position 0", name)
+        projection.drop(tx)
+        tx.execute("UPDATE rm_tracking SET position = 0 WHERE projection = ?", [name])
+    projection.create(tx)
+    tx.execute(
+        "INSERT INTO rm_tracking (projection, position) VALUES (?, 0) "
+        "ON CONFLICT (projection) DO NOTHING",
+        [name],
+    )
+    tx.execute(
+        "INSERT INTO rm_schema (projection, fingerprint) VALUES (?, ?) "
+        "ON CONFLICT (projection) DO UPDATE SET fingerprint = excluded.fingerprint",
+        [name, fingerprint],
+    )
 
 
 class ProjectionRunner:

@@ -13,7 +13,7 @@ import pytest
 from domain.bot import Bot
 from domain.orders import Intent, OrderRequest, OrderType, Side
 from infrastructure.bootstrap import build_application
-from projections import ProjectionRunner, ReadModelDatabase, UnknownProjection
+from projections import ProjectionRunner, ReadModelDatabase, UnknownProjection, views
 from projections.trades import TradesProjection
 from tests.builders import config, et
 from tests.integration.projections_support import (
@@ -307,3 +307,51 @@ def test_sqlite_and_postgres_give_identical_rows(sqlite_url, postgres_url):
         db.close()
     assert dumps[0] == dumps[1]
     assert len(dumps[0]["rm_trades"]) > 100 and len(dumps[0]["rm_orders"]) > 100
+
+
+def test_a_read_model_whose_tables_changed_shape_is_rebuilt_from_position_0(sample):
+    app, _, db = sample
+    runner = ProjectionRunner(app, db)
+    runner.catch_up()
+    before = dump(db)
+    head = app.recorder.max_notification_id()
+    # As a store made by an older version would be: rm_trades without its last column.
+    with db.transaction() as tx:
+        tx.execute("DROP TABLE rm_trades")
+        tx.execute(
+            "CREATE TABLE rm_trades (id BIGINT PRIMARY KEY, bot_id TEXT NOT NULL, "
+            "symbol TEXT NOT NULL, type TEXT NOT NULL, quantity INTEGER NOT NULL, "
+            "price TEXT NOT NULL, timestamp TEXT NOT NULL, indicators_snapshot TEXT, "
+            "profit_loss TEXT, order_id TEXT NOT NULL)"
+        )
+        tx.execute("UPDATE rm_schema SET fingerprint = 'older' WHERE projection = 'trades'")
+
+    restarted = ProjectionRunner(app, db)  # ensure_tables runs here, as at every start
+    assert restarted.positions() == {name: head for name in restarted.names} | {"trades": 0}
+    restarted.catch_up()
+    assert dump(db) == before  # every column back, every row the same
+    assert ProjectionRunner(app, db).positions()["trades"] == head  # recorded: no second rebuild
+
+
+def test_the_bots_read_model_says_why_a_bot_stopped_or_errored(store_url):
+    app = build_application(store_url)
+    db = ReadModelDatabase(store_url)
+    try:
+        runner = ProjectionRunner(app, db)
+        bot = app.new_bot(UUID(int=7), config(name="why"), et(date(2024, 11, 1), 9, 0))
+        bot.start(et(date(2024, 11, 1), 9, 1))
+        bot.mark_errored(et(date(2024, 11, 1), 9, 2), "AAPL: account holds 5 more than the bots")
+        app.save(bot)
+        runner.catch_up()
+        row = views.get_bot(db, bot.id)
+        assert row is not None and row["status"] == "errored"
+        assert row["status_reason"] == "AAPL: account holds 5 more than the bots"
+        app.run_command(bot.id, "stop", et(date(2024, 11, 1), 9, 3))
+        runner.catch_up()
+        assert views.get_bot(db, bot.id)["status_reason"] == "requested"
+        app.run_command(bot.id, "start", et(date(2024, 11, 1), 9, 4))
+        runner.catch_up()
+        assert views.get_bot(db, bot.id)["status_reason"] is None
+    finally:
+        db.close()
+        app.close()

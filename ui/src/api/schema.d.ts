@@ -862,6 +862,11 @@ export interface components {
              */
             halted_on: string | null;
             /**
+             * Status Reason
+             * @description why the bot stopped or errored (null while it runs)
+             */
+            status_reason?: string | null;
+            /**
              * Created At
              * Format: date-time
              */

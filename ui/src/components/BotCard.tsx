@@ -72,6 +72,11 @@ export function BotCard({ bot }: { bot: BotView }) {
         )}
       </p>
       {bot.halted_on && <p className="badge warn">Halted on {bot.halted_on}: daily loss limit</p>}
+      {bot.status_reason && (bot.status === "errored" || bot.status === "stopped") && (
+        <p className={bot.status === "errored" ? "badge warn" : "muted"}>
+          {bot.status === "errored" ? "Error" : "Stopped"}: {bot.status_reason}
+        </p>
+      )}
       <footer>
         {ACTIONS[bot.status]?.map((action) => (
           <button
