@@ -44,6 +44,10 @@ class BacktestNotFound(LookupError):
     """No backtest with that id."""
 
 
+class BacktestBusy(RuntimeError):
+    """The backtest is queued or running: it cannot be deleted yet."""
+
+
 class BacktestsUnavailable(RuntimeError):
     """Backtests cannot be accepted now (a store that cannot hold them, or a full queue)."""
 
@@ -117,6 +121,10 @@ class Workspaces(Protocol):
         """Create the backtest's store and open it."""
         ...
 
+    def drop(self, backtest_id: UUID) -> None:
+        """Remove the backtest's store, if it is there."""
+        ...
+
 
 class Registry(Protocol):
     def add(self, record: BacktestRecord) -> None: ...
@@ -128,6 +136,8 @@ class Registry(Protocol):
     def recent(self, limit: int) -> list[BacktestRecord]: ...
 
     def unfinished(self) -> list[BacktestRecord]: ...
+
+    def delete(self, backtest_id: UUID) -> None: ...
 
 
 BrokerFactory = Callable[[Mapping[str, Decimal]], Callable[[SettableClock], Broker]]

@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from application.backtest_records import (
+    BacktestBusy,
     BacktestInputError,
     BacktestNotFound,
     BacktestRecord,
@@ -118,6 +119,15 @@ class Backtests:
         if record is None:
             raise BacktestNotFound(f"no backtest {backtest_id}")
         return record
+
+    def delete(self, backtest_id: UUID) -> None:
+        """Forget a finished or failed backtest and remove its store (BacktestBusy before)."""
+        # The worker only touches queued and running backtests, which are refused here.
+        record = self.get(backtest_id)
+        if record.status in (BacktestStatus.QUEUED, BacktestStatus.RUNNING):
+            raise BacktestBusy(f"backtest {backtest_id} is {record.status}; wait until it ends")
+        self._workspaces.drop(backtest_id)
+        self._registry.delete(backtest_id)
 
     def recent(self, limit: int = 50) -> list[BacktestRecord]:
         return self._registry.recent(limit)

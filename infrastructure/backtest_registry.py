@@ -69,6 +69,9 @@ class SqlBacktestRegistry:
         rows = self._db.query("SELECT * FROM backtests WHERE id = ?", [str(backtest_id)])
         return _record(rows[0]) if rows else None
 
+    def delete(self, backtest_id: UUID) -> None:
+        self._db.query("DELETE FROM backtests WHERE id = ?", [str(backtest_id)])
+
     def recent(self, limit: int) -> list[BacktestRecord]:
         rows = self._db.query(
             "SELECT * FROM backtests ORDER BY created_at DESC, id DESC LIMIT ?", [limit]

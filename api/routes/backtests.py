@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, NoReturn
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -22,6 +22,7 @@ from api.errors import ApiError, responses
 from api.offload import offloaded
 from api.services import Services
 from application.backtest_records import (
+    BacktestBusy,
     BacktestInputError,
     BacktestNotFound,
     BacktestRecord,
@@ -158,6 +159,23 @@ def get_backtest(
         return detail(record, None, trades_limit)
     with _store(setup, backtest_id) as db:
         return detail(record, db, trades_limit)
+
+
+@router.delete(
+    "/{backtest_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=responses(404, 409, 413, 429),
+)
+@offloaded
+def delete_backtest(backtest_id: BacktestId, _: CommandToken, setup: Setup) -> None:
+    """Forget a finished or failed backtest and remove its store (409 while queued or running)."""
+    try:
+        setup.backtests.delete(backtest_id)
+    except BacktestNotFound as exc:
+        raise ApiError(404, "backtest_not_found", str(exc)) from None
+    except BacktestBusy as exc:
+        raise ApiError(409, "backtest_running", str(exc)) from None
 
 
 @router.get("/{backtest_id}/trades", responses=responses(404, 409, 410))

@@ -294,6 +294,26 @@ def test_a_restart_fails_what_was_left_queued(store_url, bars_dir):
         assert_error(bt.get(f"/{stale.id}/trades"), 409, "backtest_not_finished")
 
 
+def test_deleting_a_backtest_removes_its_record_and_store_but_not_while_it_runs(bt):
+    slow = bt.submit({"configs": CONFIGS})
+    queued = bt.submit({"configs": CONFIGS, "dataset": "small.csv"})
+    busy = bt.client.delete(f"/api/backtests/{queued}", headers=bt.auth())
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "backtest_running"
+    assert bt.wait(slow)["status"] == "finished" and bt.wait(queued)["status"] == "finished"
+    setup = bt.client.app.state.backtests  # type: ignore[attr-defined]
+    assert setup.stores.exists(UUID(slow))
+
+    gone = bt.client.delete(f"/api/backtests/{slow}", headers=bt.auth())
+    assert gone.status_code == 204 and gone.content == b""
+    assert not setup.stores.exists(UUID(slow))
+    assert bt.get(f"/{slow}").status_code == 404
+    assert [item["id"] for item in bt.get().json()["items"]] == [queued]  # the other is kept
+    again = bt.client.delete(f"/api/backtests/{slow}", headers=bt.auth())
+    assert again.status_code == 404 and again.json()["error"]["code"] == "backtest_not_found"
+    anonymous = bt.client.delete(f"/api/backtests/{queued}")
+    assert anonymous.status_code == 401 and bt.get(f"/{queued}").status_code == 200
+
+
 def test_openapi_lists_the_backtest_routes(bt):
     schema = bt.client.get("/openapi.json").json()
     operations = {
@@ -306,6 +326,7 @@ def test_openapi_lists_the_backtest_routes(bt):
         ("POST", "/api/backtests"): "backtests-create_backtest",
         ("GET", "/api/backtests"): "backtests-list_backtests",
         ("GET", "/api/backtests/{backtest_id}"): "backtests-get_backtest",
+        ("DELETE", "/api/backtests/{backtest_id}"): "backtests-delete_backtest",
         ("GET", "/api/backtests/{backtest_id}/trades"): "backtests-backtest_trades",
     }
     assert all(op["security"] == [{"HTTPBearer": []}] for op in operations.values())
