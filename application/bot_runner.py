@@ -107,6 +107,16 @@ class BotRunner:
             if votes is not None:
                 self.last_decision[bar.symbol] = decide(votes, self.bot.config.min_votes)
 
+    def flatten_if_window_passed(self, bar: Bar) -> None:
+        """After warm-up, on the symbol's last bar: a window whose last minute passed while the
+        trader was down still ends flat (`recall` never acts, and no live bar will come)."""
+        window, bot = self._window, self.bot
+        if window is None or self._day is None or bot.status not in _ACTIVE:
+            return
+        if bot.config.flatten_at_end and bar.timestamp + ONE_MINUTE >= window[2]:
+            why = "trading window ended while the trader was down"
+            self._flatten_once(bar, self._day, Intent.FLATTEN, why)
+
     def ensure_protected(self, symbol: str, at: datetime) -> None:
         """Protect a held position that has no working exit (e.g. one lost while down)."""
         if symbol in self.bot.positions and not any(

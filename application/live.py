@@ -45,10 +45,12 @@ class LiveRoster(Roster):
         reconciler: Reconciler,
         market: MarketCalendar,
         only: set[UUID] | None,
+        subscribe: Callable[[set[str]], None],
     ) -> None:
         super().__init__(app, engine)
         self.reconciler, self.market, self.only = reconciler, market, only
         self.symbols: set[str] = set()
+        self._subscribe = subscribe
 
     def load(self) -> None:
         """The running and paused bots (of `only`, when given), reconciled together."""
@@ -64,7 +66,9 @@ class LiveRoster(Roster):
         self._reconcile([str(bot.id)])
         missing = set(bot.config.symbols) - self.symbols
         if missing and str(bot.id) in self.engine.runners:
-            log.warning("bot %s trades %s, not subscribed: restart the trader", bot.id, missing)
+            log.info("bot %s trades %s: subscribing", bot.id, ", ".join(sorted(missing)))
+            self._subscribe(missing)
+            self.symbols |= missing
 
     def _reconcile(self, ids: list[str]) -> None:
         runners = [self.engine.runners[i] for i in ids]
@@ -125,15 +129,17 @@ class LiveTrader:
         self.ready = threading.Event()  # set once reconciled, warmed up and subscribed
         self.stats = {"bars": 0, "warm_bars": 0, "orders_sent": 0, "conflicts": 0}
         self.done_bars = 0  # bars whose events are stored and whose orders have left
+        self._feed: LiveBars | None = None
 
     def run(self, stop: threading.Event, until: datetime | None = None) -> None:
         now = self.market.now()
         self.clock.set(now)
         watch = StoreWatch(self.app.recorder, BOT_TOPICS)
         reconciler = Reconciler(self.broker, self.engine, self._history)
-        roster = LiveRoster(self.app, self.engine, reconciler, self.market, self._only)
+        roster = LiveRoster(
+            self.app, self.engine, reconciler, self.market, self._only, self._subscribe
+        )
         self.broker.start()  # before reconciling: no trade update falls between the two
-        feed: LiveBars | None = None
         try:
             roster.load()
             self._commit(roster, watch)
@@ -142,22 +148,42 @@ class LiveTrader:
             roster.symbols = set(symbols)
             log.info("live: %d bots on %s", len(self.engine.runners), ", ".join(symbols) or "-")
             if symbols:
-                feed = self._bars_for(symbols)
-                feed.start()
-                for bar in feed.warm_up(previous_open(self.market, now)):
-                    self.engine.warm(bar)
-                    self.stats["warm_bars"] += 1
+                self._subscribe(set(symbols), previous_open(self.market, now))
                 self.engine.dispatch_updates()
                 self._commit(roster, watch)
             self.ready.set()
             while not stop.is_set() and not (until is not None and self.clock.now() >= until):
-                self._step(feed, roster, watch)
+                self._step(self._feed, roster, watch)
         finally:
             self._wind_down(roster, watch)
-            if feed is not None:
-                feed.stop()
+            if self._feed is not None:
+                self._feed.stop()
             self.broker.close()
             self.outbox.close()
+
+    def _subscribe(self, symbols: set[str], since: datetime | None = None) -> None:
+        """Live bars for more symbols: their history since the previous session's open warms
+        the indicators (and last decisions) up first; a window that ended meanwhile flattens."""
+        now = self.clock.now()
+        since = since or previous_open(self.market, now)
+        joining = self._feed is not None
+        if self._feed is None:
+            self._feed = self._bars_for(sorted(symbols))
+            self._feed.start()
+            bars = self._feed.warm_up(since)
+        else:
+            bars = self._feed.add(sorted(symbols), since)
+        last: dict[str, Bar] = {}
+        for bar in bars:
+            self.engine.warm(bar)
+            last[bar.symbol] = bar
+        self.stats["warm_bars"] += len(bars)
+        for runner in list(self.engine.runners.values()):
+            for symbol in runner.bot.config.symbols:
+                if symbol in last:
+                    runner.flatten_if_window_passed(last[symbol])
+        if joining:
+            self.clock.set(now)  # warming moved it back to the history's last bar
 
     def _wind_down(self, roster: LiveRoster, watch: StoreWatch) -> None:
         """Apply the fills the broker already reported (their bar may never come), then store."""

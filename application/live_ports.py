@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -78,5 +79,9 @@ class LiveBars(Protocol):
     def stop(self) -> None: ...
 
     def warm_up(self, start: datetime, end: datetime | None = None) -> list[Bar]: ...
+
+    def add(self, symbols: Sequence[str], start: datetime) -> list[Bar]:
+        """Subscribe to more symbols; their history since `start`, the live bars after it."""
+        ...
 
     def next_bars(self, timeout: float) -> list[Bar]: ...

@@ -92,6 +92,20 @@ class AlpacaBarFeed:
             self._mark(bar)
         return bars
 
+    def add(self, symbols: Sequence[str], start: datetime) -> list[Bar]:
+        """Subscribe to more symbols (between bars); their history since `start` for warm-up,
+        and their live bars after it."""
+        new = sorted(set(symbols) - set(self.symbols))
+        if not new:
+            return []
+        self.symbols = sorted({*self.symbols, *new})
+        if self._thread is not None:
+            self._stream.subscribe_bars(self._on_bar, *new)  # sent at once on a running stream
+        bars = self._fetch(new, start, None)
+        for bar in bars:
+            self._mark(bar)
+        return bars
+
     def _fetch(self, symbols: Sequence[str], start: datetime, end: datetime | None) -> list[Bar]:
         request = StockBarsRequest(
             symbol_or_symbols=list(symbols),
