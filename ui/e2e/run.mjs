@@ -278,6 +278,17 @@ try {
     await shot(page, '07-backtest-compare');
   });
 
+  await step('delete a finished backtest (after confirming)', async () => {
+    const rows = '[data-testid="backtest-runs"] tbody tr';
+    const before = await page.locator(rows).count();
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByTestId('backtest-runs').getByRole('button', { name: /^Delete/ }).first().click();
+    await page.waitForFunction(
+      ([selector, count]) => document.querySelectorAll(selector).length === count,
+      [rows, before - 1],
+    );
+  });
+
   await step('edit the bot: the form loads its stored config', async () => {
     await page.goto(`${BASE}/bots/${botId}/edit`);
     await page.getByRole('heading', { name: `Edit ${BOT}` }).waitFor();

@@ -247,6 +247,18 @@ export function useStopFeed() {
   });
 }
 
+export function useDeleteBacktest() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api<void>(`/api/backtests/${id}`, { method: 'DELETE' }),
+    // Only the list is fetched again: the deleted run's detail is gone (asking would be a 404).
+    onSuccess: (_, id) => {
+      client.removeQueries({ queryKey: keys.backtest(id), exact: true });
+      return client.invalidateQueries({ queryKey: keys.backtests(), exact: true });
+    },
+  });
+}
+
 export function useRunBacktest() {
   const client = useQueryClient();
   return useMutation({

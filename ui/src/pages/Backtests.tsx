@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { lazy, Suspense, useMemo, useState, type FormEvent } from 'react';
 import { ApiError } from '../api/client';
-import { backtestQuery, isActive, useBacktests, useBots, useRunBacktest } from '../api/queries';
+import { backtestQuery, isActive, useBacktests, useBots, useDeleteBacktest, useRunBacktest } from '../api/queries';
 import type { BacktestCreate, BacktestDetail } from '../api/types';
 import { dayBounds, money, nyDateTime, signedMoney, tone } from '../format';
 import { useLiveTopic } from '../live/LiveProvider';
@@ -22,6 +22,7 @@ export default function Backtests() {
   const selected = search.get('id');
   const compare = (search.get('compare') ?? '').split(',').filter(Boolean).slice(0, 2);
   const runs = useBacktests();
+  const remove = useDeleteBacktest();
 
   const toggleCompare = (id: string) => {
     const next = compare.includes(id) ? compare.filter((c) => c !== id) : [...compare, id].slice(-2);
@@ -73,6 +74,21 @@ export default function Backtests() {
                       />
                       Compare<span className="sr-only"> run {run.id.slice(0, 8)}</span>
                     </label>
+                    {(run.status === 'finished' || run.status === 'failed') && (
+                      <button
+                        type="button"
+                        disabled={remove.isPending}
+                        onClick={() => {
+                          if (!window.confirm(`Delete backtest ${run.id.slice(0, 8)} and its store?`)) return;
+                          remove.mutate(run.id, {
+                            onSuccess: () =>
+                              go(run.id === selected ? null : selected, compare.filter((c) => c !== run.id)),
+                          });
+                        }}
+                      >
+                        Delete<span className="sr-only"> run {run.id.slice(0, 8)}</span>
+                      </button>
+                    )}
                     </div>
                   </td>
                 </tr>
