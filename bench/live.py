@@ -40,7 +40,7 @@ from application.bot_config import parse_bot_config  # noqa: E402
 from application.service import bot_id_for  # noqa: E402
 from domain.calendar import session_on  # noqa: E402
 from infrastructure.alpaca.config import AlpacaConfig  # noqa: E402
-from infrastructure.alpaca.live import build_live_trader  # noqa: E402
+from infrastructure.alpaca.live import build_live_trader, tune_interpreter  # noqa: E402
 from infrastructure.bootstrap import build_application  # noqa: E402
 
 SYMBOLS = ["AAPL", "AMZN", "MSFT", "NVDA", "SPY"]
@@ -140,6 +140,7 @@ def main() -> int:
                 bot_id = bot_id_for(config.name, "bench-live")
                 app.create_bot(bot_id, config, opened)
                 app.run_command(bot_id, "start", opened)
+            tune_interpreter()  # as `openbell live` does
             trader = build_live_trader(app, AlpacaConfig.for_simulator(url), min_backoff=0.05)
             thread = threading.Thread(target=trader.run, args=(stop,), daemon=True)
             thread.start()

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from infrastructure.alpaca.config import AlpacaConfig, AlpacaConfigError
-from infrastructure.alpaca.live import build_live_trader
+from infrastructure.alpaca.live import build_live_trader, tune_interpreter
 from infrastructure.bootstrap import build_application
 from infrastructure.cli.commands import CommandError
 from infrastructure.settings import Settings
@@ -43,6 +43,7 @@ def live_command(args: argparse.Namespace) -> int:
     if until is not None and until.tzinfo is None:
         raise CommandError("--until needs a timezone (e.g. 2024-11-01T17:00:00+00:00)")
     app = build_application(args.database_url, settings)
+    tune_interpreter()
     trader = build_live_trader(app, config, bots=bots, min_backoff=args.reconnect_backoff)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
