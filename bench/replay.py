@@ -41,6 +41,7 @@ from domain.calendar import LAST_YEAR, session_on
 from domain.config import BotConfig
 from infrastructure.bars_io import load_bars, write_bars_csv
 from infrastructure.bootstrap import build_application
+from infrastructure.heap import frozen_heap
 from infrastructure.sample_data import generate_bars, sessions_between
 from infrastructure.sim_broker import SimulatedBroker
 
@@ -185,9 +186,10 @@ def bench_openbell(
     for run in range(repeat):
         app = build_application(f"sqlite:///{directory}/openbell-{run}/bench.sqlite")
         try:
-            result, elapsed = timed(
-                lambda app=app: replay(app, bars, [config], SimulatedBroker, "bench")
-            )
+            with frozen_heap():  # as `openbell replay` runs it
+                result, elapsed = timed(
+                    lambda app=app: replay(app, bars, [config], SimulatedBroker, "bench")
+                )
         finally:
             app.close()
         if result.bars != len(bars):

@@ -23,6 +23,7 @@ from domain.config import BotConfig
 from infrastructure.bars_io import load_bars
 from infrastructure.bootstrap import build_application
 from infrastructure.cli.output import ProgressBar, print_json
+from infrastructure.heap import frozen_heap
 from infrastructure.sim_broker import SimulatedBroker, SimulatorCosts
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -42,14 +43,15 @@ def replay(args: argparse.Namespace) -> int:
     )
     bars = load_bars(paths)
     app = build_application(args.database_url)
-    result = run_replay(
-        app,
-        bars,
-        configs,
-        lambda clock: SimulatedBroker(clock, costs),
-        dataset_id(paths),
-        ProgressBar(len(bars), "replay"),
-    )
+    with frozen_heap():  # the bars live as long as the replay: no GC pass walks them again
+        result = run_replay(
+            app,
+            bars,
+            configs,
+            lambda clock: SimulatedBroker(clock, costs),
+            dataset_id(paths),
+            ProgressBar(len(bars), "replay"),
+        )
     _print_replay(result, args.json)
     return 0
 
