@@ -6,7 +6,7 @@ bot CRUD and filtered trade-page requests to a real `openbell serve` for a fixed
 p50/p99 per request kind: once as fast as the server answers (saturation), once paced at `--rate`
 requests a second (latency counted from each request's scheduled start). Separately it replays
 bars into a fresh schema and times the projections' catch-up (events/s).
-Run: `.venv/bin/python bench/api.py [--seconds 15] [--rate 100] [--json]`.
+Run: `.venv/bin/python bench/api.py [--seconds 15] [--rate 50] [--json]`.
 """
 
 from __future__ import annotations
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="load duration")
     parser.add_argument("--threads", type=int, default=8, help="concurrent clients")
     parser.add_argument(
-        "--rate", type=float, default=100.0, help="requests/s of the paced run (default 100)"
+        "--rate", type=float, default=50.0, help="requests/s of the paced run (default 50)"
     )
     parser.add_argument("--trades", type=int, default=1_000_000)
     parser.add_argument("--json", action="store_true")
