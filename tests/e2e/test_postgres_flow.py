@@ -26,8 +26,8 @@ from websockets.sync.client import ClientConnection, connect
 from infrastructure.bootstrap import build_application
 from infrastructure.tokens import TokenStore
 from projections.db import ReadModelDatabase
-from tests.e2e.test_up import free_port
 from tests.integration.projections_support import FILL_TOPICS, dump, notifications
+from tests.servers import first_health, free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -66,16 +66,7 @@ def serve(url: str, run_projections: bool) -> Iterator[httpx.Client]:
         with httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT
         ) as http:
-            deadline = time.monotonic() + TIMEOUT
-            while True:
-                try:
-                    if http.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None, f"server exited: {server.stderr.read()}"  # type: ignore[union-attr]
-                assert time.monotonic() < deadline, "the server did not come up"
-                time.sleep(0.1)
+            assert first_health(base, TIMEOUT, server).status_code == 200
             http.headers["X-Test-Token"] = token  # for the WebSocket's auth message
             yield http
     finally:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import first_health, free_port, printed_token, up_banner
 
 
 def test_up_replays_the_sample_prints_a_token_and_serves_the_api(tmp_path: Path) -> None:
@@ -28,24 +22,11 @@ def test_up_replays_the_sample_prints_a_token_and_serves_the_api(tmp_path: Path)
         text=True,
     )
     try:
-        lines: list[str] = []
-        assert process.stdout is not None
-        while not any("Openbell is at" in line for line in lines):
-            line = process.stdout.readline()
-            assert line, "openbell up exited early:\n" + "".join(lines)
-            lines.append(line)
-        token = next(line.strip() for line in lines if line.startswith("ob_"))
+        lines = up_banner(process)
+        token = printed_token(lines)
         assert f"http://127.0.0.1:{port}/" in lines[-1]
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"{base}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "server did not come up"
-                time.sleep(0.2)
-        assert health.status_code == 200
+        assert first_health(base, 30).status_code == 200
         created = httpx.post(
             f"{base}/api/bots",
             json={

@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.servers import first_health, free_port, printed_token, up_banner
+
 ROOT = Path(__file__).resolve().parents[2]
 UI = ROOT / "ui"
 CHROMIUM = os.environ.get("OPENBELL_CHROMIUM", "/usr/bin/chromium")
@@ -36,12 +38,6 @@ def missing_tools() -> str | None:
     if not Path(CHROMIUM).is_file():
         return f"no chromium at {CHROMIUM} (apt-get install chromium)"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -72,22 +68,9 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 
 def _wait_until_served(process: subprocess.Popen[str], base: str) -> tuple[str, str]:
-    lines: list[str] = []
-    assert process.stdout is not None
-    while not any("Openbell is at" in line for line in lines):
-        line = process.stdout.readline()
-        assert line, "openbell up exited early:\n" + "".join(lines)
-        lines.append(line)
-    token = next(line.strip() for line in lines if line.startswith("ob_"))
-    deadline = time.monotonic() + START_SECONDS
-    while True:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return base, token
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the server did not come up"
-        time.sleep(0.2)
+    token = printed_token(up_banner(process))
+    assert first_health(base, START_SECONDS).status_code == 200
+    return base, token
 
 
 def test_dashboard_creates_starts_trades_audits_exports_and_backtests_in_chromium(
