@@ -5,6 +5,11 @@ server fills like its replay: an order meets the bar in progress when it arrives
 new bar at its open; market orders fill at that bar's open; limits at the open when marketable,
 else at the limit if the bar trades through it; one-cancels-other exits check the stop first (a
 gap through it fills at the open), and an OCO arriving in a bar meets the rest of that bar.
+
+Outside regular hours, as at Alpaca, an order is taken but not routed (status and trade update
+"accepted"); at the next session's first minute it is routed ("new") and meets that bar's open,
+so a day market order placed overnight fills at the opening price. No extended-hours trading:
+bars outside the session fill nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from domain.bars import Bar
 from infrastructure.alpaca_sim.orders import SimOrder
 
 Emit = Callable[[str, SimOrder, datetime, Mapping[str, Any]], None]
+MarketOpen = Callable[[datetime], bool]
 
 
 class OrderError(Exception):
@@ -44,13 +50,21 @@ class Holding:
 class Exchange:
     """Accepts, matches, cancels and expires orders; reports each change through `emit`."""
 
-    def __init__(self, symbols: list[str], emit: Emit, cash: Decimal, seed: int = 0) -> None:
-        self._symbols, self._emit = set(symbols), emit
+    def __init__(
+        self,
+        symbols: list[str],
+        emit: Emit,
+        cash: Decimal,
+        seed: int = 0,
+        market_open: MarketOpen = lambda _: True,
+    ) -> None:
+        self._symbols, self._emit, self._market_open = set(symbols), emit, market_open
         self._rng = random.Random(seed)
         self.cash = cash
         self.orders: dict[UUID, SimOrder] = {}
         self.by_client: dict[str, SimOrder] = {}
         self.open: dict[UUID, SimOrder] = {}  # the open ones, so matching skips the rest
+        self.queued: dict[UUID, SimOrder] = {}  # taken while the market was closed, not routed
         self.positions: dict[str, Holding] = {}
         self.marks: dict[str, Decimal] = {}
         self._current: dict[str, Bar] = {}
@@ -68,12 +82,17 @@ class Exchange:
         self._check_funds(order)
         self.orders[order.id] = self.by_client[order.client_order_id] = order
         self.open[order.id] = order
-        self._emit("new", order, now, {})
+        routed = self._market_open(now)
+        order.status = "new" if routed else "accepted"
+        self._emit(order.status, order, now, {})
         if self.reject_next > 0:
             self.reject_next -= 1
             order.status, order.failed_at, order.updated_at = "rejected", now, now
             del self.open[order.id]
             self._emit("rejected", order, now, {})
+            return order
+        if not routed:
+            self.queued[order.id] = order  # routed at the next session's first minute
             return order
         bar = self._current.get(order.symbol)
         if bar is not None and bar.timestamp <= now < bar.closed_at:
@@ -86,6 +105,7 @@ class Exchange:
             raise OrderError(422, 42210000, f"order is {order.status} and cannot be canceled")
         order.status, order.updated_at = event, now
         del self.open[order.id]
+        self.queued.pop(order.id, None)
         if event == "expired":
             order.expired_at = now
         else:
@@ -96,6 +116,10 @@ class Exchange:
 
     def open_minute(self, minute: datetime, bars: list[Bar]) -> None:
         """A new minute's bars start trading: resting orders meet each at its open."""
+        if not self._market_open(minute):
+            return  # outside regular hours: nothing is routed and nothing fills
+        if self.queued:
+            self._route_queued(minute)
         for bar in bars:
             self._current[bar.symbol] = bar
             for order in [o for o in self.open.values() if o.symbol == bar.symbol]:
@@ -106,8 +130,16 @@ class Exchange:
         self.marks[bar.symbol] = bar.close
 
     def expire_day_orders(self, now: datetime) -> None:
+        """The session closed: its day orders expire (those queued for the next one stay)."""
         for order in list(self.open.values()):
-            self.cancel(order, now, "expired")
+            if order.id not in self.queued:
+                self.cancel(order, now, "expired")
+
+    def _route_queued(self, minute: datetime) -> None:
+        for order in self.queued.values():
+            order.status, order.updated_at = "new", minute
+            self._emit("new", order, minute, {})
+        self.queued.clear()
 
     # ---- internals -------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from domain.bars import BAR_LENGTH, Bar
 from domain.calendar import NEW_YORK, session_on
 from infrastructure.alpaca_sim.clock import SimClock
 from infrastructure.alpaca_sim.faults import Faults
+from infrastructure.alpaca_sim.hours import MarketHours
 from infrastructure.alpaca_sim.market import BarBook
 from infrastructure.alpaca_sim.matching import Exchange, Holding
 from infrastructure.alpaca_sim.orders import SimOrder, asset_id
@@ -51,8 +52,13 @@ class SimServer:
         self.clock = SimClock(self.options.start or self.book.minutes[0], self.options.speed)
         self.faults = Faults()
         self.streams = StreamHub(self.options.key, self.options.secret, self._streams_blocked)
+        self.hours = MarketHours()
         self.exchange = Exchange(
-            self.book.symbols, self._on_order_event, self.options.cash, self.options.seed
+            self.book.symbols,
+            self._on_order_event,
+            self.options.cash,
+            self.options.seed,
+            market_open=self.hours.is_open,
         )
         self.account_id = self.exchange.new_id()
         for symbol, qty, price in self.options.positions:
