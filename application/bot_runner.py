@@ -11,12 +11,13 @@ from application.indicator_hub import IndicatorHub
 from application.ports import Broker, BrokerUpdate, Clock, UpdateKind
 from domain.bars import Bar, BarFloats
 from domain.bot import Bot, BotStatus
-from domain.calendar import Session, session_on, window_on
+from domain.calendar import NEW_YORK, Session, session_on, window_on
 from domain.orders import Intent, OrderRequest, OrderType, Side, client_order_id
 from domain.risk import CENT, Approved, check_entry, daily_loss_breach, protective_prices
 from domain.signals import VoteRule, decide
 
 ONE_MINUTE = timedelta(minutes=1)
+ONE_DAY = timedelta(days=1)
 _ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
 
 
@@ -107,15 +108,36 @@ class BotRunner:
             if votes is not None:
                 self.last_decision[bar.symbol] = decide(votes, self.bot.config.min_votes)
 
-    def flatten_if_window_passed(self, bar: Bar) -> None:
+    def flatten_if_window_passed(self, bar: Bar, now: datetime) -> None:
         """After warm-up, on the symbol's last bar: a window whose last minute passed while the
-        trader was down still ends flat (`recall` never acts, and no live bar will come)."""
-        window, bot = self._window, self.bot
-        if window is None or self._day is None or bot.status not in _ACTIVE:
+        trader was down still ends flat (`recall` never acts, and no live bar will come).
+
+        Either the last bar is at or after its day's flatten minute, or the position was opened
+        before a window end that has passed by `now` (the trader was down overnight and came
+        back during the next window). While the market is closed the exit is a day market order
+        the broker queues for the next open; its client order id comes from `bar`, so a restart
+        that finds it stored does not place it again.
+        """
+        bot = self.bot
+        if self._day is None or bot.status not in _ACTIVE or not bot.config.flatten_at_end:
             return
-        if bot.config.flatten_at_end and bar.timestamp + ONE_MINUTE >= window[2]:
-            why = "trading window ended while the trader was down"
+        why = "trading window ended while the trader was down"
+        window, held = self._window, bot.positions.get(bar.symbol)
+        if window is not None and bar.timestamp + ONE_MINUTE >= window[2]:
             self._flatten_once(bar, self._day, Intent.FLATTEN, why)
+        elif held is not None and (day := self._window_end_after(held.opened_at, now)):
+            self._flatten_once(bar, day, Intent.FLATTEN, f"{why} on {day}")
+
+    def _window_end_after(self, since: datetime, now: datetime) -> date | None:
+        """The day of the bot's first window ending after `since`, if it ended by `now`."""
+        config, day = self.bot.config, since.astimezone(NEW_YORK).date()
+        while day <= now.astimezone(NEW_YORK).date():
+            session = self.sessions(day)
+            bounds = session and window_on(session, config.window_start, config.window_end)
+            if bounds and since < bounds[1]:
+                return day if bounds[1] <= now else None
+            day += ONE_DAY
+        return None
 
     def ensure_protected(self, symbol: str, at: datetime) -> None:
         """Protect a held position that has no working exit (e.g. one lost while down)."""

@@ -3,10 +3,11 @@
 Start-up: load the store's running and paused bots, open the broker's trade-updates stream,
 reconcile every bot with the broker (`application/reconcile.py`), subscribe once to the bars of
 every symbol the bots trade, and warm the shared indicators (and each bot's last decision) up
-from the broker's history since the previous session opened. Then each live bar goes through
-`TradingEngine.on_bar` exactly once, the bar's events are stored, and only then do the orders
-they decided leave (`Outbox`). Working orders stay at the broker when the trader stops; the
-next start reconciles them.
+from the broker's history since the previous session opened; then flatten what a window that
+ended meanwhile should have, and protect what is still held (`application/live_warm_up.py`).
+Then each live bar goes through `TradingEngine.on_bar` exactly once, the bar's events are
+stored, and only then do the orders they decided leave (`Outbox`). Working orders stay at the
+broker when the trader stops; the next start reconciles them.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import RecordConflictError, Recording
 
+from application.bot_runner import BotRunner
 from application.engine import SettableClock, TradingEngine
 from application.feed_roster import BOT_TOPICS, Roster
 from application.live_ports import LiveBars, LiveBroker, MarketCalendar
+from application.live_warm_up import BarsFor, WarmUps, previous_open
 from application.outbox import Outbox
 from application.reconcile import Reconciler
 from application.service import OpenbellApplication
@@ -32,11 +35,10 @@ from domain.bot import Bot, BotStatus
 
 log = logging.getLogger("openbell.live")
 _ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
-BarsFor = Callable[[Sequence[str]], LiveBars]
 
 
 class LiveRoster(Roster):
-    """The paper feed's roster, except that a joining bot is reconciled with the broker."""
+    """The paper feed's roster, except that a joining bot is reconciled and warmed up."""
 
     def __init__(
         self,
@@ -45,12 +47,11 @@ class LiveRoster(Roster):
         reconciler: Reconciler,
         market: MarketCalendar,
         only: set[UUID] | None,
-        subscribe: Callable[[set[str]], None],
+        warm_up: Callable[[BotRunner], None],
     ) -> None:
         super().__init__(app, engine)
         self.reconciler, self.market, self.only = reconciler, market, only
-        self.symbols: set[str] = set()
-        self._subscribe = subscribe
+        self._warm_up = warm_up
 
     def load(self) -> None:
         """The running and paused bots (of `only`, when given), reconciled together."""
@@ -62,19 +63,16 @@ class LiveRoster(Roster):
     def _join(self, bot: Bot) -> None:
         if self.only is not None and bot.id not in self.only:
             return
-        self.engine.add_bot(bot)
+        runner = self.engine.add_bot(bot)
         self._reconcile([str(bot.id)])
-        missing = set(bot.config.symbols) - self.symbols
-        if missing and str(bot.id) in self.engine.runners:
-            log.info("bot %s trades %s: subscribing", bot.id, ", ".join(sorted(missing)))
-            self._subscribe(missing)
-            self.symbols |= missing
+        if str(bot.id) in self.engine.runners:
+            self._warm_up(runner)
 
     def _reconcile(self, ids: list[str]) -> None:
         runners = [self.engine.runners[i] for i in ids]
         now = self.market.now()
         others = self._holders()
-        errored = self.reconciler.run(runners, others, now, self._lookback(now))
+        errored = self.reconciler.run(runners, others, now, previous_open(self.market, now))
         for runner in errored:
             log.warning("bot %s: %s", runner.bot.id, runner.bot.status.value)
             self.engine.remove_bot(str(runner.bot.id))
@@ -89,20 +87,6 @@ class LiveRoster(Roster):
                 if bot.positions:
                     bots.append(bot)
         return bots
-
-    def _lookback(self, now: datetime) -> datetime:
-        return previous_open(self.market, now)
-
-
-def previous_open(market: MarketCalendar, now: datetime) -> datetime:
-    """The open of the last session that closed before `now` (history and orders since then)."""
-    day: date = now.date()
-    for _ in range(15):
-        session = market.session(day)
-        if session is not None and session.close <= now:
-            return session.open
-        day -= timedelta(days=1)
-    return now - timedelta(days=3)
 
 
 class LiveTrader:
@@ -120,7 +104,7 @@ class LiveTrader:
         on_bar: Callable[[Bar], object] | None = None,
         idle: float = 0.05,
     ) -> None:
-        self.app, self.broker, self.market, self._bars_for = app, broker, market, bars_for
+        self.app, self.broker, self.market = app, broker, market
         self.clock, self._on_bar, self._idle = clock, on_bar, idle
         self.outbox = Outbox(broker, clock)
         self.engine = TradingEngine(self.outbox, clock)
@@ -129,15 +113,16 @@ class LiveTrader:
         self.ready = threading.Event()  # set once reconciled, warmed up and subscribed
         self.stats = {"bars": 0, "warm_bars": 0, "orders_sent": 0, "conflicts": 0}
         self.done_bars = 0  # bars whose events are stored and whose orders have left
-        self._feed: LiveBars | None = None
+        self.warm_ups = WarmUps(self.engine, market, bars_for, self.stats)
 
     def run(self, stop: threading.Event, until: datetime | None = None) -> None:
         now = self.market.now()
         self.clock.set(now)
         watch = StoreWatch(self.app.recorder, BOT_TOPICS)
         reconciler = Reconciler(self.broker, self.engine, self._history)
+        warm_ups = self.warm_ups
         roster = LiveRoster(
-            self.app, self.engine, reconciler, self.market, self._only, self._subscribe
+            self.app, self.engine, reconciler, self.market, self._only, warm_ups.join
         )
         self.broker.start()  # before reconciling: no trade update falls between the two
         try:
@@ -145,45 +130,18 @@ class LiveTrader:
             self._commit(roster, watch)
             runners = self.engine.runners.values()
             symbols = sorted({s for r in runners for s in r.bot.config.symbols})
-            roster.symbols = set(symbols)
             log.info("live: %d bots on %s", len(self.engine.runners), ", ".join(symbols) or "-")
-            if symbols:
-                self._subscribe(set(symbols), previous_open(self.market, now))
-                self.engine.dispatch_updates()
-                self._commit(roster, watch)
+            warm_ups.start(now)
+            self.engine.dispatch_updates()
+            self._commit(roster, watch)
             self.ready.set()
             while not stop.is_set() and not (until is not None and self.clock.now() >= until):
-                self._step(self._feed, roster, watch)
+                self._step(warm_ups.feed, roster, watch)
         finally:
             self._wind_down(roster, watch)
-            if self._feed is not None:
-                self._feed.stop()
+            warm_ups.stop()
             self.broker.close()
             self.outbox.close()
-
-    def _subscribe(self, symbols: set[str], since: datetime | None = None) -> None:
-        """Live bars for more symbols: their history since the previous session's open warms
-        the indicators (and last decisions) up first; a window that ended meanwhile flattens."""
-        now = self.clock.now()
-        since = since or previous_open(self.market, now)
-        joining = self._feed is not None
-        if self._feed is None:
-            self._feed = self._bars_for(sorted(symbols))
-            self._feed.start()
-            bars = self._feed.warm_up(since)
-        else:
-            bars = self._feed.add(sorted(symbols), since)
-        last: dict[str, Bar] = {}
-        for bar in bars:
-            self.engine.warm(bar)
-            last[bar.symbol] = bar
-        self.stats["warm_bars"] += len(bars)
-        for runner in list(self.engine.runners.values()):
-            for symbol in runner.bot.config.symbols:
-                if symbol in last:
-                    runner.flatten_if_window_passed(last[symbol])
-        if joining:
-            self.clock.set(now)  # warming moved it back to the history's last bar
 
     def _wind_down(self, roster: LiveRoster, watch: StoreWatch) -> None:
         """Apply the fills the broker already reported (their bar may never come), then store."""
@@ -197,8 +155,10 @@ class LiveTrader:
         bars = feed.next_bars(self._idle) if feed is not None else []
         roster.sync(watch.changed())
         if bars:
+            last = self.warm_ups.last
             for bar in bars:
                 self.engine.on_bar(bar)
+                last[bar.symbol] = bar
                 self.stats["bars"] += 1
                 if self._on_bar is not None:
                     self._on_bar(bar)

@@ -9,7 +9,9 @@
   bots that are not trading here explain a surplus); a difference that nothing explains puts
   every bot trading that symbol in `error`, with the reason, instead of trading on.
 
-Everything found is recorded on each bot as a `Reconciled` event.
+Everything found is recorded on each bot as a `Reconciled` event. Holdings left without a
+working exit are protected again by the live trader once it has warmed up (`settle`): a window
+that ended meanwhile flattens them instead.
 """
 
 from __future__ import annotations
@@ -64,10 +66,6 @@ class Reconciler:
             if problems[bot.id] and bot.status is not BotStatus.ERRORED:
                 bot.mark_errored(at, "reconciliation: " + "; ".join(problems[bot.id]))
                 errored.append(runner)
-        for runner in runners:
-            if runner.bot.status is BotStatus.RUNNING and not problems[runner.bot.id]:
-                for symbol in list(runner.bot.positions):
-                    runner.ensure_protected(symbol, at)
         return errored
 
     def _orders(self, bot: Bot, at: datetime, found: dict[str, str], problems: list[str]) -> None:

@@ -1,0 +1,97 @@
+"""The live trader's bar subscriptions and warm-ups, and what follows each warm-up.
+
+At start every bot's symbols are subscribed once, and the shared indicators (and each bot's
+last decision) learn the history since the previous session's open (`TradingEngine.warm`); a
+bot that joins later on symbols nobody trades yet gets them subscribed and warmed the same way.
+After a warm-up the clock is back at `now`, a window that ended meanwhile flattens
+(`BotRunner.flatten_if_window_passed`), and holdings still without a working exit are protected
+again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+from application.bot_runner import BotRunner
+from application.engine import TradingEngine
+from application.live_ports import LiveBars, MarketCalendar
+from domain.bars import Bar
+from domain.bot import BotStatus
+
+log = logging.getLogger("openbell.live")
+BarsFor = Callable[[Sequence[str]], LiveBars]
+
+
+def previous_open(market: MarketCalendar, now: datetime) -> datetime:
+    """The open of the last session that closed before `now` (history and orders since then)."""
+    day: date = now.date()
+    for _ in range(15):
+        session = market.session(day)
+        if session is not None and session.close <= now:
+            return session.open
+        day -= timedelta(days=1)
+    return now - timedelta(days=3)
+
+
+class WarmUps:
+    """Owns the live bar feed: what is subscribed, and the last bar processed per symbol."""
+
+    def __init__(
+        self,
+        engine: TradingEngine,
+        market: MarketCalendar,
+        bars_for: BarsFor,
+        stats: dict[str, int],
+    ) -> None:
+        self.engine, self.market, self._bars_for, self._stats = engine, market, bars_for, stats
+        self.feed: LiveBars | None = None
+        self.subscribed: set[str] = set()
+        self.last: dict[str, Bar] = {}  # the trader records each live bar here too
+
+    def start(self, now: datetime) -> None:
+        """Subscribe every trading bot's symbols, warm them up, then settle every bot."""
+        runners = list(self.engine.runners.values())
+        symbols = {s for r in runners for s in r.bot.config.symbols}
+        if symbols:
+            self._subscribe(symbols, previous_open(self.market, now))
+        self.settle(runners, now)
+
+    def join(self, runner: BotRunner) -> None:
+        """A bot joining between bars."""
+        now = self.engine.clock.now()
+        symbols = set(runner.bot.config.symbols)
+        if missing := symbols - self.subscribed:
+            log.info("bot %s trades %s: subscribing", runner.bot.id, ", ".join(sorted(missing)))
+            self._subscribe(missing, previous_open(self.market, now))
+        self.settle([runner], now)
+
+    def settle(self, runners: Iterable[BotRunner], now: datetime) -> None:
+        """After a warm-up: flatten windows that ended meanwhile, then protect what is held."""
+        self.engine.clock.set(now)  # warming moved it back to the history's last bar
+        for runner in runners:
+            for symbol in runner.bot.config.symbols:
+                if (bar := self.last.get(symbol)) is not None:
+                    runner.flatten_if_window_passed(bar, now)
+            if runner.bot.status is BotStatus.RUNNING:
+                for symbol in list(runner.bot.positions):
+                    runner.ensure_protected(symbol, now)
+
+    def stop(self) -> None:
+        if self.feed is not None:
+            self.feed.stop()
+
+    def _subscribe(self, symbols: set[str], since: datetime) -> None:
+        """Live bars for symbols nobody trades yet; their history warms the shared indicators."""
+        if self.feed is None:
+            self.feed = self._bars_for(sorted(symbols))
+            self.feed.start()
+            bars = self.feed.warm_up(since)
+        else:
+            bars = self.feed.add(sorted(symbols), since)
+        self.subscribed |= symbols
+        for bar in bars:
+            self.engine.warm(bar)
+            self.last[bar.symbol] = bar
+        self._stats["warm_bars"] += len(bars)
