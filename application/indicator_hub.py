@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from domain.bars import Bar, BarFloats
 from domain.config import IndicatorSpec
@@ -37,6 +37,22 @@ class IndicatorHub:
 
     def labels(self, symbol: str) -> list[str]:
         return [label for label, _ in self._updates.get(symbol, ())]
+
+    def adopt(self, other: IndicatorHub, symbol: str, labels: Iterable[str]) -> None:
+        """Use `other`'s calculators (and outputs) for `labels` of `symbol` instead of ours.
+
+        For calculators registered here after `symbol`'s bars began, warmed up on its history
+        in `other`: the calculators here that saw those bars are left as they are.
+        """
+        theirs = dict(other._updates.get(symbol, ()))
+        taken = set(labels) & theirs.keys()
+        self._updates[symbol] = [
+            (label, theirs[label] if label in taken else update)
+            for label, update in self._updates.get(symbol, ())
+        ]
+        for label in taken:
+            self.latest[symbol][label] = other.latest[symbol][label]
+            self.previous[symbol][label] = other.previous[symbol][label]
 
     def update(self, bar: Bar) -> None:
         updates = self._updates.get(bar.symbol)

@@ -4,10 +4,11 @@ Start-up: load the store's running and paused bots, open the broker's trade-upda
 reconcile every bot with the broker (`application/reconcile.py`), subscribe once to the bars of
 every symbol the bots trade, and warm the shared indicators (and each bot's last decision) up
 from the broker's history since the previous session opened; then flatten what a window that
-ended meanwhile should have, and protect what is still held (`application/live_warm_up.py`).
-Then each live bar goes through `TradingEngine.on_bar` exactly once, the bar's events are
-stored, and only then do the orders they decided leave (`Outbox`). Working orders stay at the
-broker when the trader stops; the next start reconciles them.
+ended meanwhile should have, and protect what is still held (`application/live_warm_up.py`,
+which also warms up a bot that joins later, on every one of its symbols). Then each live bar
+goes through `TradingEngine.on_bar` exactly once, the bar's events are stored, and only then
+do the orders they decided leave (`Outbox`). Working orders stay at the broker when the trader
+stops; the next start reconciles them.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class LiveRoster(Roster):
         reconciler: Reconciler,
         market: MarketCalendar,
         only: set[UUID] | None,
-        warm_up: Callable[[BotRunner], None],
+        warm_up: Callable[[BotRunner, dict[str, set[str]]], None],
     ) -> None:
         super().__init__(app, engine)
         self.reconciler, self.market, self.only = reconciler, market, only
@@ -63,10 +64,13 @@ class LiveRoster(Roster):
     def _join(self, bot: Bot) -> None:
         if self.only is not None and bot.id not in self.only:
             return
+        hub, symbols = self.engine.hub, bot.config.symbols
+        before = {s: set(hub.labels(s)) for s in symbols}
         runner = self.engine.add_bot(bot)
         self._reconcile([str(bot.id)])
         if str(bot.id) in self.engine.runners:
-            self._warm_up(runner)
+            # The shared calculators it registered have not seen the bars so far.
+            self._warm_up(runner, {s: set(hub.labels(s)) - before[s] for s in symbols})
 
     def _reconcile(self, ids: list[str]) -> None:
         runners = [self.engine.runners[i] for i in ids]

@@ -80,6 +80,13 @@ class LiveBars(Protocol):
 
     def warm_up(self, start: datetime, end: datetime | None = None) -> list[Bar]: ...
 
+    def history(
+        self, start: datetime, end: datetime | None = None, symbols: Sequence[str] | None = None
+    ) -> list[Bar]:
+        """Published bars (of `symbols`, default all) from `start` to `end` inclusive, in
+        (time, symbol) order; what is live is left as it is."""
+        ...
+
     def add(self, symbols: Sequence[str], start: datetime) -> list[Bar]:
         """Subscribe to more symbols; their history since `start`, the live bars after it."""
         ...

@@ -1,21 +1,24 @@
 """The live trader's bar subscriptions and warm-ups, and what follows each warm-up.
 
 At start every bot's symbols are subscribed once, and the shared indicators (and each bot's
-last decision) learn the history since the previous session's open (`TradingEngine.warm`); a
-bot that joins later on symbols nobody trades yet gets them subscribed and warmed the same way.
-After a warm-up the clock is back at `now`, a window that ended meanwhile flattens
-(`BotRunner.flatten_if_window_passed`), and holdings still without a working exit are protected
-again.
+last decision) learn the history since the previous session's open (`TradingEngine.warm`). A
+bot that joins later learns that history for each of its symbols before it decides anything:
+symbols nobody trades yet are subscribed and warmed as at start; symbols already subscribed are
+warmed for the joining bot alone (`warm_joiner`), up to the last bar the engine processed, so
+the bots already trading them never see a bar twice. After a warm-up the clock is back at `now`,
+a window that ended meanwhile flattens (`BotRunner.flatten_if_window_passed`), and holdings
+still without a working exit are protected again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from application.bot_runner import BotRunner
 from application.engine import TradingEngine
+from application.join_warm_up import warm_joiner
 from application.live_ports import LiveBars, MarketCalendar
 from domain.bars import Bar
 from domain.bot import BotStatus
@@ -58,13 +61,21 @@ class WarmUps:
             self._subscribe(symbols, previous_open(self.market, now))
         self.settle(runners, now)
 
-    def join(self, runner: BotRunner) -> None:
-        """A bot joining between bars."""
+    def join(self, runner: BotRunner, cold: Mapping[str, Iterable[str]]) -> None:
+        """A bot joining between bars; `cold`: per symbol, the shared labels it registered."""
         now = self.engine.clock.now()
+        since = previous_open(self.market, now)
         symbols = set(runner.bot.config.symbols)
-        if missing := symbols - self.subscribed:
+        known = symbols & self.subscribed
+        if missing := symbols - known:
             log.info("bot %s trades %s: subscribing", runner.bot.id, ", ".join(sorted(missing)))
-            self._subscribe(missing, previous_open(self.market, now))
+            self._subscribe(missing, since)
+        ends = {s: self.last[s].timestamp for s in known if s in self.last}
+        if ends and self.feed is not None:
+            history = self.feed.history(since, max(ends.values()), sorted(ends))
+            bars = [b for b in history if b.timestamp <= ends[b.symbol]]
+            warm_joiner(runner, bars, {s: cold.get(s, ()) for s in ends})
+            self._stats["warm_bars"] += len(bars)
         self.settle([runner], now)
 
     def settle(self, runners: Iterable[BotRunner], now: datetime) -> None:

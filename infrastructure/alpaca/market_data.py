@@ -81,9 +81,12 @@ class AlpacaBarFeed:
 
     # ---- history ---------------------------------------------------------------------------
 
-    def history(self, start: datetime, end: datetime | None = None) -> list[Bar]:
-        """Published bars from `start` to `end` (inclusive), sorted by (time, symbol)."""
-        return self._fetch(self.symbols, start, end)
+    def history(
+        self, start: datetime, end: datetime | None = None, symbols: Sequence[str] | None = None
+    ) -> list[Bar]:
+        """Published bars of `symbols` (default: the feed's) from `start` to `end` (inclusive),
+        sorted by (time, symbol); nothing is marked delivered."""
+        return self._fetch(self.symbols if symbols is None else symbols, start, end)
 
     def warm_up(self, start: datetime, end: datetime | None = None) -> list[Bar]:
         """History for indicator warm-up; the live bars then continue right after it."""
