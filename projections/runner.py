@@ -1,8 +1,9 @@
 """Runs projections over the event store's notification log, exactly once.
 
-Each step reads a projection's position from rm_tracking (locking its row), applies the next batch
-of notifications with its topics and records the new position, all in one read-model transaction:
-a crash between steps neither loses nor repeats an event.
+Each step reads the positions of the projections behind from rm_tracking (locking their rows),
+reads the next batch of notifications once, lets each projection apply those past its own
+position and records the new positions, all in one read-model transaction: a crash between steps
+neither loses nor repeats an event.
 """
 
 from __future__ import annotations
@@ -118,9 +119,9 @@ class ProjectionRunner:
         return [self._by_name[name]]
 
     def run_once(self, batch_size: int = 500) -> int:
-        """At most one batch per projection; returns how many events were applied."""
-        head = self._head()
-        return sum(self._step(p, batch_size, head) for p in self.projections)
+        """One batch of the log for the projections behind; returns how many (event,
+        projection) pairs were applied."""
+        return self._step(self.projections, batch_size, self._head())
 
     def catch_up(self, batch_size: int = 500) -> int:
         """Batches until every projection has seen the last event; returns events applied."""
@@ -130,8 +131,7 @@ class ProjectionRunner:
         """Drop and recreate the tables of one projection (or all) and replay it from the start."""
         chosen = self.select(name)
         with self.db.transaction() as tx:
-            for projection in chosen:  # tracking rows first, as a step locks them: no deadlock
-                self._lock_position(tx, projection.name)
+            self._lock_positions(tx, [p.name for p in chosen])  # first, in a step's order
             for projection in chosen:
                 projection.drop(tx)
                 projection.create(tx)
@@ -173,36 +173,54 @@ class ProjectionRunner:
                 if len(projections) == len(self.projections):
                     self._seen = (min(known.values(), default=0), time.monotonic())
                 return total
-            applied = sum(self._step(p, batch_size, head) for p in behind)
-            total += applied
-            if not applied:
-                return total
+            # Each step moves the least position forward (or every one to head): this ends.
+            total += self._step(behind, batch_size, head)
 
-    def _step(self, projection: Projection, batch_size: int, head: int) -> int:
+    def _step(self, projections: Sequence[Projection], batch_size: int, head: int) -> int:
+        """One transaction for the projections behind `head`: their tracking rows locked, one
+        read of the log from the least of their positions, each applying the events past its
+        own, every position recorded. Returns how many (event, projection) pairs were applied."""
         with self.db.transaction() as tx:
-            position = self._lock_position(tx, projection.name)
-            if position >= head:
+            positions = self._lock_positions(tx, [p.name for p in projections])
+            behind = [p for p in projections if positions[p.name] < head]
+            if not behind:
                 return 0
+            start = min(positions[p.name] for p in behind)
+            topics = sorted({topic for p in behind for topic in p.topics})
             batch = self.app.recorder.select_notifications(
-                position + 1, batch_size, stop=head, topics=projection.topics
+                start + 1, batch_size, stop=head, topics=topics
             )
-            decode = self.app.mapper.to_domain_event
-            projection.apply_batch(tx, [(decode(n), n.id) for n in batch])
             # A short batch saw everything up to `head`, matching topics or not.
-            new_position = batch[-1].id if len(batch) == batch_size else head
-            self._set_position(tx, projection.name, new_position)
-            return len(batch)
+            reached = batch[-1].id if len(batch) == batch_size else head
+            decode = self.app.mapper.to_domain_event
+            events = [(n.id, n.topic, decode(n)) for n in batch]
+            applied = 0
+            for projection in behind:
+                mine, since = set(projection.topics), positions[projection.name]
+                items = [(e, i) for i, topic, e in events if i > since and topic in mine]
+                projection.apply_batch(tx, items)
+                applied += len(items)
+                self._set_position(tx, projection.name, max(since, reached))
+            return applied
 
     def _head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
 
-    def _lock_position(self, tx: Transaction, name: str) -> int:
-        # SQLite transactions here are BEGIN IMMEDIATE (one writer); PostgreSQL locks the row.
+    def _lock_positions(self, tx: Transaction, names: Sequence[str]) -> dict[str, int]:
+        # SQLite transactions here are BEGIN IMMEDIATE (one writer); PostgreSQL locks the rows,
+        # always in name order, so two runners (or a rebuild) never deadlock on them.
+        marks = ", ".join("?" for _ in names)
         lock = " FOR UPDATE" if self.db.postgres else ""
-        rows = tx.execute(f"SELECT position FROM rm_tracking WHERE projection = ?{lock}", [name])
-        if not rows:
-            raise UnknownProjection(f"no tracking row for {name!r}: call ensure_tables()")
-        return int(rows[0]["position"])
+        rows = tx.execute(
+            f"SELECT projection, position FROM rm_tracking WHERE projection IN ({marks}) "
+            f"ORDER BY projection{lock}",
+            list(names),
+        )
+        found = {r["projection"]: int(r["position"]) for r in rows}
+        for name in names:
+            if name not in found:
+                raise UnknownProjection(f"no tracking row for {name!r}: call ensure_tables()")
+        return found
 
     @staticmethod
     def _set_position(tx: Transaction, name: str, position: int) -> None:
