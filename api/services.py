@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
+from api.bot_views import BotViews
 from api.broadcast import Broadcaster
 from api.rate_limit import TokenBucketLimiter
 from api.store_gate import StoreGate
@@ -33,6 +34,7 @@ class Services:
     projections: ProjectionRunner
     broadcaster: Broadcaster = field(default_factory=Broadcaster)
     token_cache: TokenCache = field(default_factory=TokenCache)
+    bot_views: BotViews = field(default_factory=BotViews)
     gate: StoreGate = field(default_factory=StoreGate)  # store calls made off the request path
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)

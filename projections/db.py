@@ -6,6 +6,7 @@ PostgreSQL the placeholders become `%s`. Decimals are stored as TEXT so they sta
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -47,12 +48,17 @@ class ReadModelDatabase:
         self.url = url
         self.postgres = parts.scheme.startswith("postgres")
         self._lock = threading.Lock()
+        self._async_pool: Any = None  # opened by open_async() on a server's event loop
+        self._async_loop: asyncio.AbstractEventLoop | None = None
         if self.postgres:
             from psycopg_pool import ConnectionPool
 
             schema = parse_qs(parts.query).get("schema", [None])[0]
             conninfo = url.split("?", 1)[0]
-            options = {"options": f"-c search_path={schema}"} if schema else {}
+            options: dict[str, Any] = {"options": f"-c search_path={schema}"} if schema else {}
+            # Autocommit: a lone query is one round trip; transaction() still opens BEGIN/COMMIT.
+            options["autocommit"] = True
+            self._conninfo, self._options = conninfo, options
             self._pool = ConnectionPool(conninfo, min_size=1, max_size=8, kwargs=options, open=True)
         else:
             path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
@@ -80,8 +86,47 @@ class ReadModelDatabase:
             cursor.execute("COMMIT")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """One statement, read on its own snapshot (no BEGIN/COMMIT round trips on PostgreSQL)."""
+        if self.postgres:
+            with self._pool.connection() as connection:
+                return Transaction(connection.cursor(), postgres=True).execute(sql, params)
         with self.transaction() as tx:
             return tx.execute(sql, params)
+
+    async def open_async(self) -> None:
+        """PostgreSQL: a pool of async connections on the running loop, for `aquery`."""
+        if not self.postgres or self._async_pool is not None:
+            return
+        from psycopg_pool import AsyncConnectionPool
+
+        pool = AsyncConnectionPool(
+            self._conninfo, min_size=1, max_size=8, kwargs=self._options, open=False
+        )
+        await pool.open()
+        self._async_pool, self._async_loop = pool, asyncio.get_running_loop()
+
+    async def close_async(self) -> None:
+        pool, self._async_pool, self._async_loop = self._async_pool, None, None
+        if pool is not None:
+            await pool.close()
+
+    def serves_async(self) -> bool:
+        """Whether `aquery` can run on the current event loop (else: `query` on a thread)."""
+        if self._async_pool is None:
+            return False
+        try:
+            return asyncio.get_running_loop() is self._async_loop
+        except RuntimeError:
+            return False
+
+    async def aquery(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """`query` without a thread: the event loop waits on the socket (see serves_async)."""
+        from psycopg.rows import dict_row
+
+        async with self._async_pool.connection() as connection:
+            cursor = connection.cursor(row_factory=dict_row)
+            await cursor.execute(sql.replace("?", "%s"), tuple(params))
+            return [] if cursor.description is None else list(await cursor.fetchall())
 
     def close(self) -> None:
         if self.postgres:

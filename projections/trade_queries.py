@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
+
+import orjson
 
 from domain.bot import NEW_YORK
 from projections.base import iso
@@ -16,8 +18,22 @@ from projections.paging import TRADE_SORTS, Keyset
 MAX_PAGE = 1000
 
 
-def list_trades(
-    db: ReadModelDatabase,
+@dataclass(frozen=True, slots=True)
+class TradePageQuery:
+    """The SQL of one page of fills, and how its rows become the page and the next cursor."""
+
+    sql: str
+    params: list[Any]
+    limit: int
+    keyset: Keyset
+
+    def page(self, rows: list[Row]) -> tuple[list[Row], str | None]:
+        page = rows[: self.limit]
+        next_cursor = self.keyset.cursor(page[-1]) if len(rows) > self.limit else None
+        return [_trade(r) for r in page], next_cursor
+
+
+def trade_page_query(
     bot_id: UUID | str | None = None,
     symbol: str | None = None,
     side: str | None = None,
@@ -26,8 +42,9 @@ def list_trades(
     sort: str = "timestamp",
     limit: int = 100,
     cursor: str | None = None,
-) -> tuple[list[Row], str | None]:
-    """One page of fills, filtered (start <= timestamp < end), and the cursor of the next page.
+) -> TradePageQuery:
+    """The query of one page of fills, filtered (start <= timestamp < end), one row past the
+    page to tell whether another follows.
 
     `sort` is a column of TRADE_SORTS, prefixed with '-' to reverse; ties break on id. Naive
     moments mean New York time. Raises ValueError (InvalidCursor) for bad arguments.
@@ -44,10 +61,23 @@ def list_trades(
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {keyset.order_by()} LIMIT ?"
-    rows = db.query(sql, [*params, limit + 1])
-    page = rows[:limit]
-    next_cursor = keyset.cursor(page[-1]) if len(rows) > limit else None
-    return [_trade(r) for r in page], next_cursor
+    return TradePageQuery(sql, [*params, limit + 1], limit, keyset)
+
+
+def list_trades(
+    db: ReadModelDatabase,
+    bot_id: UUID | str | None = None,
+    symbol: str | None = None,
+    side: str | None = None,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    sort: str = "timestamp",
+    limit: int = 100,
+    cursor: str | None = None,
+) -> tuple[list[Row], str | None]:
+    """One page of fills (see trade_page_query) and the cursor of the next page."""
+    query = trade_page_query(bot_id, symbol, side, start, end, sort, limit, cursor)
+    return query.page(db.query(query.sql, query.params))
 
 
 def iter_trades(
@@ -108,5 +138,5 @@ def _moment(value: datetime | str | None) -> str | None:
 
 def _trade(row: Row) -> Row:
     snapshot = row["indicators_snapshot"]
-    row["indicators_snapshot"] = json.loads(snapshot) if snapshot else None
+    row["indicators_snapshot"] = orjson.loads(snapshot) if snapshot else None
     return row

@@ -27,6 +27,9 @@ class TradesProjection(Projection):
         "CREATE INDEX IF NOT EXISTS rm_trades_time ON rm_trades (timestamp, id)",
         "CREATE INDEX IF NOT EXISTS rm_trades_bot ON rm_trades (bot_id, timestamp, id)",
         "CREATE INDEX IF NOT EXISTS rm_trades_symbol ON rm_trades (symbol, timestamp, id)",
+        # one bot's fills of one symbol (the dashboard's filter), newest first, without a scan
+        "CREATE INDEX IF NOT EXISTS rm_trades_bot_symbol"
+        " ON rm_trades (bot_id, symbol, timestamp, id)",
         "CREATE INDEX IF NOT EXISTS rm_trades_type ON rm_trades (type, timestamp, id)",
         "CREATE INDEX IF NOT EXISTS rm_trades_order ON rm_trades (order_id)",
         """CREATE TABLE IF NOT EXISTS rm_trade_signals (

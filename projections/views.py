@@ -6,17 +6,21 @@ ISO-8601 strings. The tables must exist (`projections.ensure_tables`).
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 from projections.base import dec
 from projections.db import ReadModelDatabase, Row
-from projections.trade_queries import MAX_PAGE, iter_trades, list_trades
+from projections.trade_queries import MAX_PAGE, iter_trades, list_trades, trade_page_query
 
 __all__ = [
+    "BOTS_SQL",
+    "BOT_SQL",
     "MAX_PAGE",
+    "bot_row",
     "daily_pnl",
     "equity_curve",
     "get_bot",
@@ -26,18 +30,23 @@ __all__ = [
     "list_positions",
     "list_trades",
     "pnl_summary",
+    "trade_page_query",
 ]
 
 CENTS = Decimal("0.01")
 
 
+BOTS_SQL = "SELECT * FROM rm_bots ORDER BY created_at, id"
+BOT_SQL = "SELECT * FROM rm_bots WHERE id = ?"
+
+
 def list_bots(db: ReadModelDatabase) -> list[Row]:
-    return [_bot(r) for r in db.query("SELECT * FROM rm_bots ORDER BY created_at, id")]
+    return [bot_row(r) for r in db.query(BOTS_SQL)]
 
 
 def get_bot(db: ReadModelDatabase, bot_id: UUID | str) -> Row | None:
-    rows = db.query("SELECT * FROM rm_bots WHERE id = ?", [str(bot_id)])
-    return _bot(rows[0]) if rows else None
+    rows = db.query(BOT_SQL, [str(bot_id)])
+    return bot_row(rows[0]) if rows else None
 
 
 def list_positions(db: ReadModelDatabase, bot_id: UUID | str | None = None) -> list[Row]:
@@ -112,7 +121,8 @@ def _by_bot(bot_id: UUID | str | None) -> tuple[str, list[Any]]:
     return ("", []) if bot_id is None else (" WHERE bot_id = ?", [str(bot_id)])
 
 
-def _bot(row: Row) -> Row:
-    row["config"] = json.loads(row["config"])
-    row["last_signal"] = json.loads(row["last_signal"]) if row["last_signal"] else None
+def bot_row(row: Row) -> Row:
+    """An rm_bots row as read, with its JSON columns decoded (in place)."""
+    row["config"] = orjson.loads(row["config"])
+    row["last_signal"] = orjson.loads(row["last_signal"]) if row["last_signal"] else None
     return row

@@ -20,6 +20,7 @@ from api.deps import ApplicationDep, NewBotId, Now, ServicesDep, authenticate, l
 from api.errors import responses
 from api.offload import offloaded
 from api.params import MOMENT_HELP, utc_moment
+from api.reads import read
 from api.schemas import BotState, BotView, EquityCurve, EquityPoint, TimelineItem, TimelinePage
 from application.audit import state_summary, timeline
 from application.bot_config import BotConfigInput
@@ -131,8 +132,7 @@ READ_MODEL_RESPONSES = QUERY_RESPONSES | responses(404)
 
 
 @router.get("", responses=QUERY_RESPONSES)
-@offloaded
-def list_bots(
+async def list_bots(
     services: ServicesDep,
     _: ReadModelPosition,
     only: Annotated[
@@ -140,18 +140,17 @@ def list_bots(
     ] = None,
 ) -> list[BotView]:
     """Every bot from the read models, oldest first, optionally only those with one status."""
-    rows = views.list_bots(services.read_models)
-    return [BotView.model_validate(r) for r in rows if only is None or r["status"] == only]
+    rows = await read(services, views.BOTS_SQL)
+    return [services.bot_views.of(r) for r in rows if only is None or r["status"] == only]
 
 
 @router.get("/{bot_id}", responses=READ_MODEL_RESPONSES)
-@offloaded
-def get_bot(bot_id: BotId, services: ServicesDep, _: ReadModelPosition) -> BotView:
+async def get_bot(bot_id: BotId, services: ServicesDep, _: ReadModelPosition) -> BotView:
     """One bot from the read models: status, config, cash, equity at cost, P&L, last signal."""
-    row = views.get_bot(services.read_models, bot_id)
-    if row is None:
+    rows = await read(services, views.BOT_SQL, [str(bot_id)])
+    if not rows:
         raise BotNotFound(f"no bot {bot_id}")
-    return BotView.model_validate(row)
+    return services.bot_views.of(rows[0])
 
 
 @router.get("/{bot_id}/events", responses=responses(404))

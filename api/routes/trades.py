@@ -23,8 +23,8 @@ from pydantic import BaseModel, Field
 from api.consistency import POSITION_HEADER, QUERY_RESPONSES, ReadModelPosition
 from api.deps import ServicesDep, authenticate
 from api.errors import responses
-from api.offload import offloaded
 from api.params import MOMENT_HELP, invalid, optional_utc
+from api.reads import read
 from api.schemas import Money
 from domain.orders import Side
 from projections import views
@@ -125,8 +125,7 @@ Filters = Annotated[TradeFilters, Depends(trade_filters)]
 
 
 @router.get("/trades")
-@offloaded
-def list_trades(
+async def list_trades(
     services: ServicesDep,
     _: ReadModelPosition,
     filters: Filters,
@@ -135,11 +134,10 @@ def list_trades(
 ) -> TradePage:
     """One page of fills, filtered and sorted, with the cursor of the next page."""
     try:
-        rows, next_cursor = views.list_trades(
-            services.read_models, **filters.arguments(), limit=limit, cursor=cursor
-        )
+        query = views.trade_page_query(**filters.arguments(), limit=limit, cursor=cursor)
     except InvalidCursor as exc:
         raise invalid("cursor", str(exc), cursor) from None
+    rows, next_cursor = query.page(await read(services, query.sql, query.params))
     return TradePage(items=[TradeView.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from decimal import Decimal
 
@@ -184,3 +185,30 @@ def test_projections_cli_runs_rebuilds_and_reports_status(capsys, sqlite_url):
     assert json.loads(capsys.readouterr().out)["applied"] > 0
     with pytest.raises(CommandError, match="unknown projection 'nope': choose from bots"):
         openbell("projections", "rebuild", "nope")
+
+
+def test_async_queries_give_the_rows_of_blocking_ones(caught_up):
+    _, bot_ids, db = caught_up
+    page = views.trade_page_query(bot_id=bot_ids[0], sort="-timestamp", limit=7)
+
+    async def read_on_the_loop():
+        assert not db.serves_async()
+        await db.open_async()
+        try:
+            # PostgreSQL gets the loop's own connections; SQLite stays on blocking queries.
+            assert db.serves_async() is db.postgres
+            if not db.postgres:
+                return None
+            return await db.aquery(views.BOTS_SQL), await db.aquery(page.sql, page.params)
+        finally:
+            await db.close_async()
+
+    answered = asyncio.run(read_on_the_loop())
+    assert not db.serves_async()
+    if db.postgres:
+        bots, trades = answered
+        assert bots == db.query(views.BOTS_SQL) and len(bots) == len(bot_ids)
+        assert page.page(trades) == views.list_trades(
+            db, bot_id=bot_ids[0], sort="-timestamp", limit=7
+        )
+        assert len(trades) == 8  # one past the page: another page follows
