@@ -38,9 +38,12 @@ def operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
+CACHED_BOTS = 1024  # commands read only a bot's new events, not its whole history
+
+
 def build_services(database_url: str | None, settings: Settings) -> Services:
     url = database_url or settings.database_url
-    application = build_application(url, settings)
+    application = build_application(url, settings, cached_bots=CACHED_BOTS)
     read_models = ReadModelDatabase(with_password(url, settings.database_password))
     try:
         tokens = TokenStore(read_models)
@@ -70,10 +73,12 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await services.read_models.open_async()  # queries on the loop's own connections
         if settings.run_projections:
             # Read models follow the event store in the background (CQRS: queries read them).
             services.start_background("projections", services.projections.run_forever)
         yield
+        await services.read_models.close_async()
         services.close()
 
     app = FastAPI(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -44,6 +44,14 @@ class BotListing:
     name: str
     status: str
     created_at: datetime
+
+
+def _project(bot: Any, events: Iterable[Any]) -> Any:
+    """eventsourcing's project_aggregate without its per-event `isinstance` of a runtime
+    Protocol, which cost more than applying the event (~40% of loading a bot)."""
+    for event in events:
+        bot = event.mutate(bot)
+    return bot
 
 
 def bot_id_for(name: str, discriminator: str) -> UUID:
@@ -92,7 +100,7 @@ class OpenbellApplication(Application[UUID]):
 
     def get_bot(self, bot_id: UUID, version: int | None = None) -> Bot:
         try:
-            bot: Any = self.repository.get(bot_id, version=version)
+            bot: Any = self.repository.get(bot_id, version=version, projector_func=_project)
         except AggregateNotFoundError:
             raise BotNotFound(f"no bot {bot_id}") from None
         assert isinstance(bot, Bot)
