@@ -12,7 +12,9 @@ import requests
 
 from infrastructure.alpaca.config import AlpacaConfig
 from infrastructure.alpaca_sim.runner import RunningSim
+from infrastructure.alpaca_sim.server import SimOptions
 from infrastructure.bars_io import load_bars
+from tests.alpaca.generated_session import BARS, OPEN
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "bars.csv"
 
@@ -64,3 +66,10 @@ def wait_for(check: Callable[[], Any], timeout: float = 5.0, what: str = "condit
             return result
         time.sleep(0.01)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def day_sim() -> Iterator[Sim]:
+    """The generated session (`generated_session.BARS`), the clock at its open."""
+    with RunningSim(BARS, SimOptions(start=OPEN)) as running:
+        yield Sim(running)

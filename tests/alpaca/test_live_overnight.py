@@ -16,8 +16,8 @@ from infrastructure.alpaca_sim.server import SimOptions
 from infrastructure.bootstrap import build_application
 from infrastructure.sample_data import generate_bars, sessions_between
 from tests.alpaca.conftest import Sim
+from tests.alpaca.generated_session import start_bot
 from tests.alpaca.live_support import Running, assert_books_match
-from tests.alpaca.test_live_catch_up import start_bot
 
 SYMBOLS = ["AAPL", "MSFT", "NVDA"]
 D0, D1, D2 = sessions_between(date(2024, 11, 1), date(2024, 11, 7))[-3:]  # Tue, Wed, Thu
