@@ -1,4 +1,5 @@
-"""Warm-up for a bot that joins a running engine on symbols other bots already trade.
+"""Warm-up for a bot that joins a running engine on symbols other bots already trade (or whose
+config changed while it trades there).
 
 The shared calculators of those symbols have seen every bar so far: feeding them the history
 again would count those bars twice, for every bot reading them. So the joining bot's own

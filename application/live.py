@@ -5,10 +5,11 @@ reconcile every bot with the broker (`application/reconcile.py`), subscribe once
 every symbol the bots trade, and warm the shared indicators (and each bot's last decision) up
 from the broker's history since the previous session opened; then flatten what a window that
 ended meanwhile should have, and protect what is still held (`application/live_warm_up.py`,
-which also warms up a bot that joins later, on every one of its symbols). Then each live bar
-goes through `TradingEngine.on_bar` exactly once, the bar's events are stored, and only then
-do the orders they decided leave (`Outbox`). Working orders stay at the broker when the trader
-stops; the next start reconciles them.
+which also warms up a bot that joins later, on every one of its symbols, and a bot whose config
+changes while it trades, under the new config). Then each live bar goes through
+`TradingEngine.on_bar` exactly once, the bar's events are stored, and only then do the orders
+they decided leave (`Outbox`). Working orders stay at the broker when the trader stops; the
+next start reconciles them.
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ from domain.bot import Bot, BotStatus
 
 log = logging.getLogger("openbell.live")
 _ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
+WarmUp = Callable[[BotRunner, dict[str, set[str]]], None]  # a runner, its cold shared labels
 
 
 class LiveRoster(Roster):
-    """The paper feed's roster, except that a joining bot is reconciled and warmed up."""
+    """The paper feed's roster, except that a joining bot is reconciled and warmed up, and a
+    bot whose config changed is warmed up again under its new config."""
 
     def __init__(
         self,
@@ -48,11 +51,12 @@ class LiveRoster(Roster):
         reconciler: Reconciler,
         market: MarketCalendar,
         only: set[UUID] | None,
-        warm_up: Callable[[BotRunner, dict[str, set[str]]], None],
+        warm_up: WarmUp,
+        rewarm: WarmUp,
     ) -> None:
         super().__init__(app, engine)
         self.reconciler, self.market, self.only = reconciler, market, only
-        self._warm_up = warm_up
+        self._warm_up, self._rewarm = warm_up, rewarm
 
     def load(self) -> None:
         """The running and paused bots (of `only`, when given), reconciled together."""
@@ -64,13 +68,27 @@ class LiveRoster(Roster):
     def _join(self, bot: Bot) -> None:
         if self.only is not None and bot.id not in self.only:
             return
-        hub, symbols = self.engine.hub, bot.config.symbols
-        before = {s: set(hub.labels(s)) for s in symbols}
+        before = self._labels(bot.config.symbols)
         runner = self.engine.add_bot(bot)
         self._reconcile([str(bot.id)])
         if str(bot.id) in self.engine.runners:
-            # The shared calculators it registered have not seen the bars so far.
-            self._warm_up(runner, {s: set(hub.labels(s)) - before[s] for s in symbols})
+            self._warm_up(runner, self._registered_since(before))
+
+    def _replace(self, runner: BotRunner, fresh: Bot) -> None:
+        old, before = runner.bot.config, self._labels(fresh.config.symbols)
+        super()._replace(runner, fresh)
+        if fresh.config != old:
+            # As a restart with the new config would: its new indicators and symbols learn the
+            # session so far, and its decisions are those the new config would have taken.
+            self._rewarm(runner, self._registered_since(before))
+
+    def _labels(self, symbols: Sequence[str]) -> dict[str, set[str]]:
+        return {s: set(self.engine.hub.labels(s)) for s in symbols}
+
+    def _registered_since(self, before: dict[str, set[str]]) -> dict[str, set[str]]:
+        """Per symbol, the shared labels registered since `before`: they have not seen the bars
+        so far."""
+        return {s: set(self.engine.hub.labels(s)) - labels for s, labels in before.items()}
 
     def _reconcile(self, ids: list[str]) -> None:
         runners = [self.engine.runners[i] for i in ids]
@@ -126,7 +144,13 @@ class LiveTrader:
         reconciler = Reconciler(self.broker, self.engine, self._history)
         warm_ups = self.warm_ups
         roster = LiveRoster(
-            self.app, self.engine, reconciler, self.market, self._only, warm_ups.join
+            self.app,
+            self.engine,
+            reconciler,
+            self.market,
+            self._only,
+            warm_ups.join,
+            warm_ups.reconfigure,
         )
         self.broker.start()  # before reconciling: no trade update falls between the two
         try:

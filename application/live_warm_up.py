@@ -5,9 +5,11 @@ last decision) learn the history since the previous session's open (`TradingEngi
 bot that joins later learns that history for each of its symbols before it decides anything:
 symbols nobody trades yet are subscribed and warmed as at start; symbols already subscribed are
 warmed for the joining bot alone (`warm_joiner`), up to the last bar the engine processed, so
-the bots already trading them never see a bar twice. After a warm-up the clock is back at `now`,
-a window that ended meanwhile flattens (`BotRunner.flatten_if_window_passed`), and holdings
-still without a working exit are protected again.
+the bots already trading them never see a bar twice. A bot whose config changes while it trades
+learns that history the same way, under its new config (`reconfigure`). After a bot's start or
+join the clock is back at `now`, a window that ended meanwhile flattens
+(`BotRunner.flatten_if_window_passed`), and holdings still without a working exit are protected
+again; a config change settles nothing.
 """
 
 from __future__ import annotations
@@ -64,6 +66,22 @@ class WarmUps:
     def join(self, runner: BotRunner, cold: Mapping[str, Iterable[str]]) -> None:
         """A bot joining between bars; `cold`: per symbol, the shared labels it registered."""
         now = self.engine.clock.now()
+        self._learn(runner, cold, now)
+        self.settle([runner], now)
+
+    def reconfigure(self, runner: BotRunner, cold: Mapping[str, Iterable[str]]) -> None:
+        """A trading bot whose config changed between bars learns the history under its new
+        config as a joining bot does (`cold`: the shared labels the new config registered).
+
+        Nothing settles: its positions, working orders and cash stay as they are.
+        """
+        now = self.engine.clock.now()
+        self._learn(runner, cold, now)
+        self.engine.clock.set(now)  # warming moved it back to the history's last bar
+
+    def _learn(self, runner: BotRunner, cold: Mapping[str, Iterable[str]], now: datetime) -> None:
+        """Subscribe and warm the runner's symbols nobody trades yet; on the others, warm its
+        indicators and decisions alone up to the last bar processed, then adopt its cold ones."""
         since = previous_open(self.market, now)
         symbols = set(runner.bot.config.symbols)
         known = symbols & self.subscribed
@@ -76,7 +94,6 @@ class WarmUps:
             bars = [b for b in history if b.timestamp <= ends[b.symbol]]
             warm_joiner(runner, bars, {s: cold.get(s, ()) for s in ends})
             self._stats["warm_bars"] += len(bars)
-        self.settle([runner], now)
 
     def settle(self, runners: Iterable[BotRunner], now: datetime) -> None:
         """After a warm-up: flatten windows that ended meanwhile, then protect what is held."""
