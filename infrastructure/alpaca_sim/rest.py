@@ -228,6 +228,7 @@ def _bars_page(
     sort: str,
 ) -> tuple[list[tuple[str, Any]], str | None]:
     """One page of published bars, symbol by symbol (as Alpaca pages multi-symbol requests)."""
+    sim.bar_requests += 1
     now = sim.clock.now()
     rows = [
         (s, bar)
@@ -262,6 +263,7 @@ def _admin_routes(app: FastAPI, sim: SimServer) -> None:
             "bars_published_until": published.isoformat() if published else None,
             "orders": len(sim.exchange.orders),
             "submissions": sim.submissions,
+            "bar_requests": sim.bar_requests,
             "open_orders": len(sim.exchange.open),
             "stream_clients": {"data": len(sim.streams.data), "trading": len(sim.streams.trading)},
             "faults": sim.faults.as_dict(),

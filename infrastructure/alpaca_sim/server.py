@@ -64,6 +64,7 @@ class SimServer:
         for symbol, qty, price in self.options.positions:
             self.exchange.positions[symbol] = Holding(qty, qty * price)
         self.submissions = 0  # every order request that reached the exchange
+        self.bar_requests = 0  # every page of history served (the data API's bars endpoints)
         # Wall-clock times (time.time(), comparable across processes on one machine) at which
         # each minute's bars left and each client order id first arrived: bench/live.py.
         self.bars_sent: dict[datetime, float] = {}
