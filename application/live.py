@@ -6,10 +6,10 @@ every symbol the bots trade, and warm the shared indicators (and each bot's last
 from the broker's history since the previous session opened; then flatten what a window that
 ended meanwhile should have, and protect what is still held (`application/live_warm_up.py`,
 which also warms up a bot that joins later, on every one of its symbols, and a bot whose config
-changes while it trades, under the new config). Then each live bar goes through
-`TradingEngine.on_bar` exactly once, the bar's events are stored, and only then do the orders
-they decided leave (`Outbox`). Working orders stay at the broker when the trader stops; the
-next start reconciles them.
+changes while it trades, under the new config, where the change needs it). Then each live bar
+goes through `TradingEngine.on_bar` exactly once, the bar's events are stored, and only then do
+the orders they decided leave (`Outbox`). Working orders stay at the broker when the trader
+stops; the next start reconciles them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from uuid import UUID
 from eventsourcing.persistence import RecordConflictError, Recording
 
 from application.bot_runner import BotRunner
+from application.config_warm_up import symbols_to_learn
 from application.engine import SettableClock, TradingEngine
 from application.feed_roster import BOT_TOPICS, Roster
 from application.live_ports import LiveBars, LiveBroker, MarketCalendar
@@ -77,10 +78,16 @@ class LiveRoster(Roster):
     def _replace(self, runner: BotRunner, fresh: Bot) -> None:
         old, before = runner.bot.config, self._labels(fresh.config.symbols)
         super()._replace(runner, fresh)
-        if fresh.config != old:
-            # As a restart with the new config would: its new indicators and symbols learn the
-            # session so far, and its decisions are those the new config would have taken.
-            self._rewarm(runner, self._registered_since(before))
+        if fresh.config == old:
+            return
+        cold = self._registered_since(before)
+        # As a restart with the new config would: its new indicators and symbols learn the
+        # session so far, and its decisions are those the new config would have taken. Where
+        # both stay as they were (e.g. capital, risk) no history is asked for.
+        if stale := symbols_to_learn(old, fresh.config, cold):
+            self._rewarm(runner, {s: cold[s] for s in stale})
+        else:
+            log.info("bot %s: config changed, nothing to warm up", fresh.id)
 
     def _labels(self, symbols: Sequence[str]) -> dict[str, set[str]]:
         return {s: set(self.engine.hub.labels(s)) for s in symbols}

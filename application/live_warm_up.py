@@ -6,7 +6,8 @@ bot that joins later learns that history for each of its symbols before it decid
 symbols nobody trades yet are subscribed and warmed as at start; symbols already subscribed are
 warmed for the joining bot alone (`warm_joiner`), up to the last bar the engine processed, so
 the bots already trading them never see a bar twice. A bot whose config changes while it trades
-learns that history the same way, under its new config (`reconfigure`). After a bot's start or
+learns that history the same way, under its new config, on the symbols the change needs it for
+(`reconfigure`, `application/config_warm_up.py`). After a bot's start or
 join the clock is back at `now`, a window that ended meanwhile flattens
 (`BotRunner.flatten_if_window_passed`), and holdings still without a working exit are protected
 again; a config change settles nothing.
@@ -66,24 +67,31 @@ class WarmUps:
     def join(self, runner: BotRunner, cold: Mapping[str, Iterable[str]]) -> None:
         """A bot joining between bars; `cold`: per symbol, the shared labels it registered."""
         now = self.engine.clock.now()
-        self._learn(runner, cold, now)
+        self._learn(runner, set(runner.bot.config.symbols), cold, now)
         self.settle([runner], now)
 
-    def reconfigure(self, runner: BotRunner, cold: Mapping[str, Iterable[str]]) -> None:
+    def reconfigure(self, runner: BotRunner, stale: Mapping[str, Iterable[str]]) -> None:
         """A trading bot whose config changed between bars learns the history under its new
-        config as a joining bot does (`cold`: the shared labels the new config registered).
+        config as a joining bot does, on the symbols of `stale` only (per symbol, the shared
+        labels the new config registered there).
 
         Nothing settles: its positions, working orders and cash stay as they are.
         """
         now = self.engine.clock.now()
-        self._learn(runner, cold, now)
+        self._learn(runner, set(stale), stale, now)
         self.engine.clock.set(now)  # warming moved it back to the history's last bar
 
-    def _learn(self, runner: BotRunner, cold: Mapping[str, Iterable[str]], now: datetime) -> None:
-        """Subscribe and warm the runner's symbols nobody trades yet; on the others, warm its
-        indicators and decisions alone up to the last bar processed, then adopt its cold ones."""
+    def _learn(
+        self,
+        runner: BotRunner,
+        symbols: set[str],
+        cold: Mapping[str, Iterable[str]],
+        now: datetime,
+    ) -> None:
+        """Subscribe and warm those of `symbols` nobody trades yet; on the others, warm the
+        runner's indicators and decisions alone up to the last bar processed, then adopt its
+        cold ones."""
         since = previous_open(self.market, now)
-        symbols = set(runner.bot.config.symbols)
         known = symbols & self.subscribed
         if missing := symbols - known:
             log.info("bot %s trades %s: subscribing", runner.bot.id, ", ".join(sorted(missing)))
