@@ -62,6 +62,7 @@ def replay(
     live_from: datetime,
     end: datetime,
     change: tuple[BotConfig, datetime] | None = None,
+    recall: bool = True,
 ) -> TradingEngine:
     """The bot alone over the same bars up to `end`: those before `live_from` warm it, it
     trades on the later ones.
@@ -69,7 +70,8 @@ def replay(
     `change` (a new config and the first bar it applies to): the new config's calculators are
     computed from the first bar on, as if another bot had always used them. From that bar on
     the bot trades with the new config, holding what it held, and remembering the last decision
-    its new rules took (those of a runner that had them all along, recalling every bar before).
+    its new rules took (those of a runner that had them all along, recalling every bar before);
+    without `recall`, the last decisions its old rules took.
     """
     clock = SettableClock(OPEN)
     engine = TradingEngine(SimulatedBroker(clock), clock)
@@ -82,7 +84,7 @@ def replay(
         if bar.symbol not in symbols or bar.timestamp >= end:
             continue
         if change is not None and shadow is not None and bar.timestamp >= change[1]:
-            _reconfigure(engine, runner, change[0], shadow.last_decision)
+            _reconfigure(engine, runner, change[0], shadow.last_decision if recall else {})
             shadow = None
         (engine.warm if bar.timestamp < live_from else engine.on_bar)(bar)
         if shadow is not None:
