@@ -20,8 +20,6 @@ from infrastructure.alpaca.lean_http import LeanSession
 
 class Recorder(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    seen: list[dict[str, Any]]
-    connections: set[int]
 
     def handle_one(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -29,7 +27,6 @@ class Recorder(BaseHTTPRequestHandler):
         self.server.seen.append(  # type: ignore[attr-defined]
             {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
         )
-        self.server.connections.add(id(self.connection))  # type: ignore[attr-defined]
         if self.path.startswith("/slow"):
             time.sleep(1.0)
         status = 422 if self.path.startswith("/refuse") else 200
@@ -51,9 +48,26 @@ class Recorder(BaseHTTPRequestHandler):
         pass
 
 
-def serve(tls: Any = None) -> tuple[ThreadingHTTPServer, str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    server.seen, server.connections = [], set()  # type: ignore[attr-defined]
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Recorder)
+        self.seen: list[dict[str, Any]] = []
+        self.accepted = 0  # connections opened by clients
+        self.hung_up = threading.Event()  # set once a connection is closed on the server side
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.accepted += 1
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        self.hung_up.set()
+
+
+def serve(tls: Any = None) -> tuple[Server, str]:
+    server = Server()
     scheme = "http"
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
@@ -64,7 +78,7 @@ def serve(tls: Any = None) -> tuple[ThreadingHTTPServer, str]:
 
 
 @pytest.fixture
-def plain() -> Iterator[tuple[ThreadingHTTPServer, str]]:
+def plain() -> Iterator[tuple[Server, str]]:
     server, base = serve()
     yield server, base
     server.shutdown()
@@ -88,7 +102,7 @@ def test_requests_are_the_ones_requests_would_send(plain):
     assert sent["headers"]["Content-Type"] == "application/json"
     session.request("DELETE", f"{base}/v2/orders/123")
     assert server.seen[2]["headers"]["Content-Length"] == "0"  # as requests sends a DELETE
-    assert len(server.connections) == 1  # one kept-alive connection for all three
+    assert server.accepted == 1  # one kept-alive connection for all three
 
 
 def test_an_error_answer_becomes_alpaca_py_s_api_error(plain):
@@ -104,9 +118,9 @@ def test_a_connection_the_server_dropped_is_replaced(plain):
     server, base = plain
     session = LeanSession(timeout=2)
     session.request("GET", f"{base}/hang-up")
-    time.sleep(0.1)
+    assert server.hung_up.wait(5)  # closed, as an idle keep-alive times out, without a word
     assert session.request("GET", f"{base}/again").json() == {"ok": 1}
-    assert len(server.connections) == 2
+    assert server.accepted == 2
 
 
 def test_failures_are_requests_exceptions(plain):
