@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import json as jsonlib
+import os
 import select
 import socket
 import ssl
@@ -92,7 +93,11 @@ class LeanSession:
         self._tls: ssl.SSLContext | None = None
         if verify:
             bundle = verify if isinstance(verify, str) else DEFAULT_CA_BUNDLE_PATH
-            self._tls = ssl.create_default_context(cafile=bundle)
+            # As requests reads REQUESTS_CA_BUNDLE: a file of certificates, or a hashed folder.
+            if os.path.isdir(bundle):
+                self._tls = ssl.create_default_context(capath=bundle)
+            else:
+                self._tls = ssl.create_default_context(cafile=bundle)
         else:
             self._tls = ssl.create_default_context()
             self._tls.check_hostname = False

@@ -146,6 +146,12 @@ def test_https_is_verified_against_the_bundle(tmp_path: Path):
         trusted = LeanSession(timeout=2, verify=str(ca))
         assert trusted.request("POST", f"{base}/v2/orders", json={"a": 1}).json() == {"ok": 1}
         assert json.loads(server.seen[-1]["body"]) == {"a": 1}
+        folder = tmp_path / "trusted"  # a hashed certificate folder, as `c_rehash` makes
+        folder.mkdir()
+        (folder / "ca.pem").write_bytes(ca.read_bytes())
+        subprocess.run(["openssl", "rehash", str(folder)], check=True, capture_output=True)
+        by_folder = LeanSession(timeout=2, verify=str(folder))
+        assert by_folder.request("GET", f"{base}/v2/account").json() == {"ok": 1}
         with pytest.raises(requests.ConnectionError):  # not in the default bundle
             LeanSession(timeout=2).request("GET", f"{base}/v2/account")
     finally:
