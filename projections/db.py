@@ -18,6 +18,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 Row = dict[str, Any]
 
 
+def _postgres_sql(sql: str) -> str:
+    """The portable SQL with psycopg's placeholders (`?` -> `%s`)."""
+    return sql.replace("?", "%s")
+
+
 class Transaction:
     """Statements run inside one transaction; committed together or not at all."""
 
@@ -27,7 +32,7 @@ class Transaction:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         if self._postgres:
-            sql = sql.replace("?", "%s")
+            sql = _postgres_sql(sql)
         self._cursor.execute(sql, tuple(params))
         if self._cursor.description is None:
             return []
@@ -36,7 +41,7 @@ class Transaction:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if self._postgres:
-            sql = sql.replace("?", "%s")
+            sql = _postgres_sql(sql)
         self._cursor.executemany(sql, [tuple(r) for r in rows])
 
 
@@ -125,7 +130,7 @@ class ReadModelDatabase:
 
         async with self._async_pool.connection() as connection:
             cursor = connection.cursor(row_factory=dict_row)
-            await cursor.execute(sql.replace("?", "%s"), tuple(params))
+            await cursor.execute(_postgres_sql(sql), tuple(params))
             return [] if cursor.description is None else list(await cursor.fetchall())
 
     def close(self) -> None:
