@@ -90,7 +90,7 @@ class LeanSession:
 
     def __init__(self, timeout: float, verify: bool | str = True) -> None:
         self._timeout = timeout
-        self._tls: ssl.SSLContext | None = None
+        self._tls: ssl.SSLContext
         if verify:
             bundle = verify if isinstance(verify, str) else DEFAULT_CA_BUNDLE_PATH
             # As requests reads REQUESTS_CA_BUNDLE: a file of certificates, or a hashed folder.
