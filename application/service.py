@@ -134,7 +134,7 @@ class OpenbellApplication(Application[UUID]):
         sha = hashlib.sha256()
         count = 0
         for stored in self.recorder.select_events(bot_id):
-            _digest_update(sha, stored)
+            _digest_update(sha, stored, str(stored.originator_id))
             count += 1
         if not count:
             raise BotNotFound(f"no bot {bot_id}")
@@ -152,12 +152,13 @@ class OpenbellApplication(Application[UUID]):
         if set(first) != {bot.id for bot in bots} or set(first.values()) != {1}:
             raise ValueError("save_new_bots takes only new bots, each with all its events unsaved")
         self.recorder.insert_events(records)
-        digests: dict[UUID, Any] = {bot.id: [hashlib.sha256(), 0] for bot in bots}
+        # Per bot: its hash, its id as text (formatted once, not per event) and its count.
+        digests: dict[UUID, Any] = {bot.id: [hashlib.sha256(), str(bot.id), 0] for bot in bots}
         for record in records:  # in version order per bot, as select_events returns them
             entry = digests[cast(UUID, record.originator_id)]
-            _digest_update(entry[0], record)
-            entry[1] += 1
-        return {bot_id: (sha.hexdigest(), count) for bot_id, (sha, count) in digests.items()}
+            _digest_update(entry[0], record, entry[1])
+            entry[2] += 1
+        return {bot_id: (sha.hexdigest(), count) for bot_id, (sha, _, count) in digests.items()}
 
     def _exists(self, bot_id: UUID) -> bool:
         return bool(self.recorder.select_events(bot_id, limit=1))
@@ -172,9 +173,7 @@ class OpenbellApplication(Application[UUID]):
             start = batch[-1].id + 1
 
 
-def _digest_update(sha: Any, stored: StoredEvent) -> None:
-    sha.update(f"{stored.originator_id}\n{stored.originator_version}\n".encode())
-    sha.update(stored.topic.encode())
-    sha.update(b"\n")
-    sha.update(stored.state)
-    sha.update(b"\n")
+def _digest_update(sha: Any, stored: StoredEvent, originator_id: str) -> None:
+    """Hash "id, version, topic, state" lines; `originator_id` is the stored id as text."""
+    sha.update(f"{originator_id}\n{stored.originator_version}\n{stored.topic}\n".encode())
+    sha.update(stored.state + b"\n")

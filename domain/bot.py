@@ -5,9 +5,11 @@ Commands take the moment they happen (`at`) from the caller's clock, so replays 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cache
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -44,6 +46,11 @@ class InvalidFill(Exception):
 
 class InsufficientCash(Exception):
     """An order whose reservation exceeds the cash the bot has left."""
+
+
+@cache
+def _field_names(event_class: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(event_class)]
 
 
 _ALLOWED: dict[str, tuple[BotStatus, ...]] = {
@@ -109,7 +116,7 @@ class Bot(Aggregate):
         new = config.to_dict()
         changes = config_changes(self.config.to_dict(), new)
         if changes:
-            self.trigger_event(self.ConfigChanged, timestamp=at, config=new, changes=changes)
+            self._record(self.ConfigChanged, timestamp=at, config=new, changes=changes)
 
     class Started(Event):
         def apply(self, aggregate: Any) -> None:
@@ -144,26 +151,26 @@ class Bot(Aggregate):
         self._check_status("archive")
         if self.positions or self.orders:
             raise BotStatusConflict("cannot archive a bot with open positions or working orders")
-        self.trigger_event(self.Archived, timestamp=at)
+        self._record(self.Archived, timestamp=at)
 
     def start(self, at: datetime) -> None:
         self._check_status("start")
-        self.trigger_event(self.Started, timestamp=at)
+        self._record(self.Started, timestamp=at)
 
     def pause(self, at: datetime) -> None:
         self._check_status("pause")
-        self.trigger_event(self.Paused, timestamp=at)
+        self._record(self.Paused, timestamp=at)
 
     def resume(self, at: datetime) -> None:
         self._check_status("resume")
-        self.trigger_event(self.Resumed, timestamp=at)
+        self._record(self.Resumed, timestamp=at)
 
     def stop(self, at: datetime, reason: str = "requested") -> None:
         self._check_status("stop")
-        self.trigger_event(self.Stopped, timestamp=at, reason=reason)
+        self._record(self.Stopped, timestamp=at, reason=reason)
 
     def mark_errored(self, at: datetime, reason: str) -> None:
-        self.trigger_event(self.Errored, timestamp=at, reason=reason)
+        self._record(self.Errored, timestamp=at, reason=reason)
 
     class Reconciled(Event):
         """What a start-up check against the broker found: per order or symbol, in words.
@@ -176,7 +183,7 @@ class Bot(Aggregate):
         findings: dict[str, str]
 
     def record_reconciliation(self, at: datetime, broker: str, findings: dict[str, str]) -> None:
-        self.trigger_event(self.Reconciled, timestamp=at, broker=broker, findings=findings)
+        self._record(self.Reconciled, timestamp=at, broker=broker, findings=findings)
 
     def _check_status(self, command: str) -> None:
         if self.status not in _ALLOWED[command]:
@@ -204,7 +211,7 @@ class Bot(Aggregate):
         rule: str,
         votes: dict[str, str],
     ) -> None:
-        self.trigger_event(
+        self._record(
             self.SignalGenerated,
             timestamp=at,
             symbol=symbol,
@@ -240,7 +247,7 @@ class Bot(Aggregate):
         price: Decimal,
         checks: dict[str, str],
     ) -> None:
-        self.trigger_event(
+        self._record(
             self.RiskCheckPassed,
             timestamp=at,
             symbol=symbol,
@@ -260,7 +267,7 @@ class Bot(Aggregate):
         attempted_value: Decimal,
         reason: str,
     ) -> None:
-        self.trigger_event(
+        self._record(
             self.OrderDenied,
             timestamp=at,
             symbol=symbol,
@@ -280,7 +287,7 @@ class Bot(Aggregate):
             aggregate.halted_on = self.day
 
     def reach_daily_loss_limit(self, at: datetime, day: date, limit: Decimal, pnl: Decimal) -> None:
-        self.trigger_event(self.DailyLossLimitReached, timestamp=at, day=day, limit=limit, pnl=pnl)
+        self._record(self.DailyLossLimitReached, timestamp=at, day=day, limit=limit, pnl=pnl)
 
     def is_halted(self, day: date) -> bool:
         """Halted for the rest of the session in which the daily loss limit was reached."""
@@ -318,7 +325,7 @@ class Bot(Aggregate):
     ) -> None:
         if reserved > self.available_cash:
             raise InsufficientCash(f"reserving {reserved} with {self.available_cash} available")
-        self.trigger_event(
+        self._record(
             self.OrderSubmitted,
             timestamp=at,
             client_order_id=request.client_order_id,
@@ -355,7 +362,7 @@ class Bot(Aggregate):
 
     def accept_order(self, at: datetime, client_order_id: str, broker_order_id: str) -> None:
         self._working(client_order_id)
-        self.trigger_event(
+        self._record(
             self.OrderAccepted,
             timestamp=at,
             client_order_id=client_order_id,
@@ -364,13 +371,13 @@ class Bot(Aggregate):
 
     def reject_order(self, at: datetime, client_order_id: str, reason: str) -> None:
         self._working(client_order_id)
-        self.trigger_event(
+        self._record(
             self.OrderRejected, timestamp=at, client_order_id=client_order_id, reason=reason
         )
 
     def cancel_order(self, at: datetime, client_order_id: str, reason: str) -> None:
         self._working(client_order_id)
-        self.trigger_event(
+        self._record(
             self.OrderCanceled, timestamp=at, client_order_id=client_order_id, reason=reason
         )
 
@@ -430,7 +437,7 @@ class Bot(Aggregate):
         if order.side is Side.SELL and held is not None:
             pnl = price * qty - fee - held.cost_of(qty)
         event_class = self.OrderFilled if filled == order.qty else self.OrderPartiallyFilled
-        self.trigger_event(
+        self._record(
             event_class,
             timestamp=at,
             client_order_id=client_order_id,
@@ -444,11 +451,11 @@ class Bot(Aggregate):
             realized_pnl=pnl,
         )
         if order.side is Side.BUY and held is None:
-            self.trigger_event(
+            self._record(
                 self.PositionOpened, timestamp=at, symbol=order.symbol, qty=qty, price=price
             )
         elif order.side is Side.SELL and held is not None and held.qty == 0:
-            self.trigger_event(
+            self._record(
                 self.PositionClosed,
                 timestamp=at,
                 symbol=order.symbol,
@@ -514,6 +521,28 @@ class Bot(Aggregate):
         if day != self.trade_day:
             self.trade_day = day
             self.day_realized = Decimal(0)
+
+    def _record(self, event_class: type[Event], timestamp: datetime, **fields: Any) -> None:
+        """`trigger_event` for this aggregate's own events, about three times cheaper.
+
+        The library's generic path copies the arguments, runs the dataclass `__init__` (one
+        `object.__setattr__` per field) and re-checks the id and version it has just set;
+        a replay records tens of thousands of events. The event built here is the same: its
+        fields in declared order, then applied and appended as `mutate` would.
+        """
+        version = self._version + 1
+        state = {"originator_id": self._id, "originator_version": version, "timestamp": timestamp}
+        state.update(fields)
+        if timestamp is None or list(state) != _field_names(event_class):
+            # Arguments out of declared order, or none for the time: the library sorts it out.
+            self.trigger_event(event_class, timestamp=timestamp, **fields)
+            return
+        event = object.__new__(event_class)
+        object.__setattr__(event, "__dict__", state)
+        event.apply(self)
+        self._version = version
+        self._modified_on = timestamp
+        self._pending_events.append(event)
 
     def collect_events(self) -> list[Any]:
         # The library pops one event at a time from the front: quadratic for a replay's batch.
