@@ -64,6 +64,9 @@ class Exchange:
         self.orders: dict[UUID, SimOrder] = {}
         self.by_client: dict[str, SimOrder] = {}
         self.open: dict[UUID, SimOrder] = {}  # the open ones, so matching skips the rest
+        # The open ones again, by symbol and the buys: a check or a bar looks only at its own.
+        self._open_by_symbol: dict[str, dict[UUID, SimOrder]] = {}
+        self._open_buys: dict[UUID, SimOrder] = {}
         self.queued: dict[UUID, SimOrder] = {}  # taken while the market was closed, not routed
         self.positions: dict[str, Holding] = {}
         self.marks: dict[str, Decimal] = {}
@@ -81,14 +84,14 @@ class Exchange:
             raise OrderError(422, 40010001, "client_order_id must be unique")
         self._check_funds(order)
         self.orders[order.id] = self.by_client[order.client_order_id] = order
-        self.open[order.id] = order
+        self._opened(order)
         routed = self._market_open(now)
         order.status = "new" if routed else "accepted"
         self._emit(order.status, order, now, {})
         if self.reject_next > 0:
             self.reject_next -= 1
             order.status, order.failed_at, order.updated_at = "rejected", now, now
-            del self.open[order.id]
+            self._closed(order)
             self._emit("rejected", order, now, {})
             return order
         if not routed:
@@ -104,7 +107,7 @@ class Exchange:
         if not order.is_open:
             raise OrderError(422, 42210000, f"order is {order.status} and cannot be canceled")
         order.status, order.updated_at = event, now
-        del self.open[order.id]
+        self._closed(order)
         self.queued.pop(order.id, None)
         if event == "expired":
             order.expired_at = now
@@ -122,7 +125,7 @@ class Exchange:
             self._route_queued(minute)
         for bar in bars:
             self._current[bar.symbol] = bar
-            for order in [o for o in self.open.values() if o.symbol == bar.symbol]:
+            for order in list(self._open_by_symbol.get(bar.symbol, {}).values()):
                 if order.placed_in != bar.timestamp:
                     self._try_fill(order, bar, intrabar=False, at=minute)
 
@@ -161,7 +164,7 @@ class Exchange:
             del self.positions[order.symbol]
         order.filled_qty, order.filled_avg_price = order.qty, price
         order.status, order.filled_at, order.updated_at = "filled", at, at
-        del self.open[order.id]
+        self._closed(order)
         self._emit("fill", order, at, {"price": price, "qty": qty, "position_qty": held.qty})
 
     def _parse(self, body: Mapping[str, Any], now: datetime) -> SimOrder:
@@ -197,13 +200,24 @@ class Exchange:
             leg_id=self.new_id() if order_class == "oco" else None,
         )  # fmt: skip
 
+    def _opened(self, order: SimOrder) -> None:
+        self.open[order.id] = order
+        self._open_by_symbol.setdefault(order.symbol, {})[order.id] = order
+        if order.side == "buy":
+            self._open_buys[order.id] = order
+
+    def _closed(self, order: SimOrder) -> None:
+        del self.open[order.id]
+        del self._open_by_symbol[order.symbol][order.id]
+        self._open_buys.pop(order.id, None)
+
     def _check_funds(self, order: SimOrder) -> None:
         if order.side == "sell":
             held = self.positions.get(order.symbol, Holding()).qty
             committed = sum(
                 o.qty - o.filled_qty
-                for o in self.open.values()
-                if o.side == "sell" and o.symbol == order.symbol
+                for o in self._open_by_symbol.get(order.symbol, {}).values()
+                if o.side == "sell"
             )
             if order.qty > held - committed:
                 raise OrderError(403, 40310000, "insufficient qty available for order")
@@ -211,8 +225,7 @@ class Exchange:
         price = order.limit_price or self.marks.get(order.symbol) or Decimal(0)
         reserved = sum(
             (o.limit_price or self.marks.get(o.symbol) or Decimal(0)) * (o.qty - o.filled_qty)
-            for o in self.open.values()
-            if o.side == "buy"
+            for o in self._open_buys.values()
         )
         if price * order.qty > self.cash - reserved:
             raise OrderError(403, 40310000, "insufficient buying power")

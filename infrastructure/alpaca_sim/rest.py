@@ -11,23 +11,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import orjson
 from fastapi import FastAPI, Request, Response
+from starlette.types import ASGIApp
 
 from domain.calendar import NEW_YORK, next_session, previous_session, session_on
 from infrastructure.alpaca_sim.guard import Guard
-from infrastructure.alpaca_sim.matching import OrderError
-from infrastructure.alpaca_sim.orders import SimOrder
+from infrastructure.alpaca_sim.order_endpoints import OrderEndpoints
 from infrastructure.alpaca_sim.server import SimServer
 from infrastructure.alpaca_sim.streams import bar_message
 
 FEEDS = ("iex", "sip", "delayed_sip", "test")
 
 
-def build_app(sim: SimServer) -> FastAPI:
-    """The simulator as an ASGI app; its market loop runs while the app is up."""
+def build_app(sim: SimServer) -> ASGIApp:
+    """The simulator as an ASGI app; its market loop runs while the app is up.
+
+    The key check and injected faults come first (`Guard`), then the order endpoints' fast path
+    (`OrderEndpoints`), then FastAPI for the rest.
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -36,19 +39,17 @@ def build_app(sim: SimServer) -> FastAPI:
         await sim.stop()
 
     app = FastAPI(title="Openbell Alpaca simulator", lifespan=lifespan)
-    app.add_middleware(Guard, sim=sim)
-    _order_routes(app, sim)
     _trading_routes(app, sim)
     _data_routes(app, sim)
     _admin_routes(app, sim)
     for feed in FEEDS:
         app.add_api_websocket_route(f"/v2/{feed}", sim.streams.serve_data)
     app.add_api_websocket_route("/stream", sim.streams.serve_trading)
-    return app
+    return Guard(OrderEndpoints(app, sim), sim)
 
 
 class JSONResponse(Response):
-    """JSON through orjson (the order endpoints answer many times a second in the bench)."""
+    """JSON through orjson."""
 
     media_type = "application/json"
 
@@ -58,45 +59,6 @@ class JSONResponse(Response):
 
 def error(status: int, code: int, message: str) -> JSONResponse:
     return JSONResponse({"code": code, "message": message}, status_code=status)
-
-
-def _order_routes(app: FastAPI, sim: SimServer) -> None:
-    """The order endpoints as plain Starlette routes: no FastAPI validation on the hot path."""
-
-    async def submit(request: Request) -> Response:
-        try:
-            body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return error(400, 40010000, "request body format is invalid")
-        try:
-            order = sim.submit(body)
-        except OrderError as exc:
-            return error(exc.status, exc.code, exc.message)
-        return JSONResponse(order.to_json())
-
-    async def by_client_id(request: Request) -> Response:
-        client_order_id = request.query_params.get("client_order_id")
-        if not client_order_id:
-            return error(422, 40010001, "client_order_id is required")
-        return _order_or_404(sim.exchange.by_client.get(client_order_id))
-
-    async def get_order(request: Request) -> Response:
-        return _order_or_404(_find(sim, request.path_params["order_id"]))
-
-    async def cancel(request: Request) -> Response:
-        order = _find(sim, request.path_params["order_id"])
-        if order is None:
-            return error(404, 40410000, "order not found")
-        try:
-            sim.exchange.cancel(order, sim.clock.now())
-        except OrderError as exc:
-            return error(exc.status, exc.code, exc.message)
-        return Response(status_code=204)
-
-    app.add_route("/v2/orders", submit, methods=["POST"])
-    app.add_route("/v2/orders:by_client_order_id", by_client_id, methods=["GET"])
-    app.add_route("/v2/orders/{order_id}", get_order, methods=["GET"])
-    app.add_route("/v2/orders/{order_id}", cancel, methods=["DELETE"])
 
 
 def _trading_routes(app: FastAPI, sim: SimServer) -> None:
@@ -313,19 +275,6 @@ def _admin_routes(app: FastAPI, sim: SimServer) -> None:
     @app.get("/admin/orders")
     async def all_orders() -> list[dict[str, Any]]:
         return [o.to_json() for o in sim.exchange.orders.values()]
-
-
-def _find(sim: SimServer, order_id: str) -> SimOrder | None:
-    try:
-        return sim.exchange.orders.get(UUID(order_id))
-    except ValueError:
-        return None
-
-
-def _order_or_404(order: SimOrder | None) -> Response:
-    if order is None:
-        return error(404, 40410000, "order not found")
-    return JSONResponse(order.to_json())
 
 
 def _moment(text: str | None) -> datetime | None:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import msgpack
+import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from domain.bars import Bar
@@ -219,7 +220,8 @@ def _encode_data(message: Any, binary: bool) -> bytes | str:
 
 
 def _encode_trading(message: Any, binary: bool) -> bytes:
-    return json.dumps(message, default=_json_default).encode()
+    # orjson: a trade update is encoded for every order event (several per order in a burst).
+    return orjson.dumps(message, default=_json_default)
 
 
 def _msgpack_default(value: Any) -> Any:
