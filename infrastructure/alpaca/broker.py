@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time as timer
@@ -313,7 +312,6 @@ class AlpacaBroker:
         elif event in ("canceled", "expired", "rejected", "done_for_day"):
             kind = UpdateKind.REJECTED if event == "rejected" else UpdateKind.CANCELED
             self._terminal(order.client_order_id, kind, event)
-        await asyncio.sleep(0)
 
     def _absorb(self, order: Any, event_time: datetime | None = None) -> None:
         """Report what an order snapshot shows beyond what the ledger already reported."""

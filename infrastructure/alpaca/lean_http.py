@@ -4,8 +4,9 @@ alpaca-py sends every call through `session.request(method, url, headers=, param
 reads `status_code`, `text`, `json()` and `raise_for_status()` of the answer. requests and urllib3
 spend ~0.5 ms of Python per call getting there (preparing, merging settings, pooling, header
 parsing): most of an order's cost in the live trader, whose orders leave in bursts. This session
-keeps one keep-alive connection per thread and host, writes each request in one `sendall`, and
-answers with a real `requests.Response`, so alpaca-py (and its `APIError`) work unchanged.
+keeps one keep-alive connection per thread and host, writes each request in one `sendall`, reads
+the answer straight off the socket, and answers with a real `requests.Response`, so alpaca-py
+(and its `APIError`) work unchanged.
 Failures raise requests' own exceptions (ConnectionError, ConnectTimeout, ReadTimeout), which the
 broker treats as "outcome unknown: look the order up before resubmitting".
 
@@ -14,13 +15,13 @@ Used when no proxy is configured (see `clients.py`); behind a proxy the requests
 
 from __future__ import annotations
 
-import http.client
 import json as jsonlib
 import os
 import select
 import socket
 import ssl
 import threading
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,25 +41,22 @@ class _Channel:
         self._tls = tls if scheme == "https" else None
         self._socket: socket.socket | None = None
 
-    def exchange(
-        self, raw: bytes, method: str, timeout: float
-    ) -> tuple[http.client.HTTPResponse, bytes]:
+    def exchange(self, raw: bytes, method: str, timeout: float) -> _Answer:
         sock = self._open(timeout)
         try:
-            sock.settimeout(timeout)
+            if sock.gettimeout() != timeout:
+                sock.settimeout(timeout)
             sock.sendall(raw)
-            response = http.client.HTTPResponse(sock, method=method)
-            response.begin()
-            body = response.read()  # all of it: the connection is then ready for the next request
+            answer = _read_answer(sock, method)
         except TimeoutError as exc:
             self.close()
             raise requests.ReadTimeout(str(exc) or "read timed out") from exc
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, ValueError) as exc:
             self.close()
             raise requests.ConnectionError(f"{type(exc).__name__}: {exc}") from exc
-        if response.will_close:
+        if answer.close:
             self.close()
-        return response, body
+        return answer
 
     def _open(self, timeout: float) -> socket.socket:
         sock = self._socket
@@ -139,8 +137,7 @@ class LeanSession:
         raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         port = parts.port or (443 if parts.scheme == "https" else 80)
         channel = self._channel(parts.scheme, parts.hostname, port)
-        answer, content = channel.exchange(raw, method, timeout or self._timeout)
-        return _response(answer, content, url)
+        return _response(channel.exchange(raw, method, timeout or self._timeout), url)
 
     def close(self) -> None:
         with self._lock:
@@ -169,12 +166,95 @@ def _encoded(params: Any) -> str:
     return encoded if isinstance(encoded, str) else encoded.decode()
 
 
-def _response(answer: http.client.HTTPResponse, content: bytes, url: str) -> requests.Response:
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    reason: str
+    headers: CaseInsensitiveDict[str]
+    body: bytes
+    close: bool  # the server ends the connection after this answer
+
+
+_MAX_HEAD = 64 * 1024
+
+
+def _read_answer(sock: socket.socket, method: str) -> _Answer:
+    """One HTTP/1.1 answer, read straight off the socket.
+
+    What http.client's HTTPResponse did here, without its file object and email-package header
+    parsing (a quarter of the Python an order cost): status line, headers, then a body framed by
+    Content-Length, by chunks, or by the end of the connection. Malformed input raises ValueError.
+    """
+    buffer = bytearray()
+    while (end := buffer.find(b"\r\n\r\n")) < 0:
+        if len(buffer) > _MAX_HEAD:
+            raise ValueError("answer headers too long")
+        _receive(sock, buffer)
+    lines = buffer[:end].decode("latin-1").split("\r\n")
+    rest = buffer[end + 4 :]
+    version, _, status_reason = lines[0].partition(" ")
+    code, _, reason = status_reason.partition(" ")
+    if not version.startswith("HTTP/") or not code.isdigit():
+        raise ValueError(f"not an HTTP answer: {lines[0][:80]!r}")
+    status = int(code)
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise ValueError(f"malformed header line {line[:80]!r}")
+        name, value = name.strip(), value.strip()
+        # Repeated headers join with ", ", as requests' own answers have them.
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    tokens = {t.strip().lower() for t in headers.get("Connection", "").split(",")}
+    close = "close" in tokens or (version == "HTTP/1.0" and "keep-alive" not in tokens)
+    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        return _Answer(status, reason, headers, b"", close)
+    if "chunked" in headers.get("Transfer-Encoding", "").lower():
+        return _Answer(status, reason, headers, _chunked(sock, rest), close)
+    if (length := headers.get("Content-Length")) is not None:
+        if not length.isdigit():
+            raise ValueError(f"bad Content-Length {length!r}")
+        while len(rest) < int(length):
+            _receive(sock, rest)
+        return _Answer(status, reason, headers, bytes(rest[: int(length)]), close)
+    while _receive(sock, rest, eof_ok=True):  # framed by the end of the connection
+        pass
+    return _Answer(status, reason, headers, bytes(rest), True)
+
+
+def _chunked(sock: socket.socket, buffer: bytearray) -> bytes:
+    body = bytearray()
+    while True:
+        while (end := buffer.find(b"\r\n")) < 0:
+            _receive(sock, buffer)
+        size = int(bytes(buffer[:end]).split(b";")[0].strip() or b"x", 16)
+        del buffer[: end + 2]
+        if size == 0:  # then optional trailers, up to an empty line
+            while not (buffer.startswith(b"\r\n") or b"\r\n\r\n" in buffer):
+                _receive(sock, buffer)
+            return bytes(body)
+        while len(buffer) < size + 2:
+            _receive(sock, buffer)
+        body += buffer[:size]
+        del buffer[: size + 2]
+
+
+def _receive(sock: socket.socket, buffer: bytearray, eof_ok: bool = False) -> bool:
+    data = sock.recv(65536)
+    if not data:
+        if eof_ok:
+            return False
+        raise ConnectionResetError("the server closed the connection mid-answer")
+    buffer += data
+    return True
+
+
+def _response(answer: _Answer, url: str) -> requests.Response:
     response = requests.Response()
     response.status_code = answer.status
     response.reason = answer.reason
-    response.headers = CaseInsensitiveDict(answer.getheaders())
-    response.encoding = get_encoding_from_headers(response.headers)
+    response.headers = answer.headers
+    response.encoding = get_encoding_from_headers(answer.headers)
     response.url = url
-    response._content = content
+    response._content = answer.body
     return response

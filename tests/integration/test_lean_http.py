@@ -29,6 +29,8 @@ class Recorder(BaseHTTPRequestHandler):
         )
         if self.path.startswith("/slow"):
             time.sleep(1.0)
+        if self.path.startswith(("/chunked", "/until-close")):
+            return self.frame_otherwise()
         status = 422 if self.path.startswith("/refuse") else 200
         payload = json.dumps(
             {"code": 42210000, "message": "refused"} if status == 422 else {"ok": 1}
@@ -41,6 +43,23 @@ class Recorder(BaseHTTPRequestHandler):
         self.wfile.write(data)
         if self.path.startswith("/hang-up"):
             self.close_connection = True  # an idle keep-alive closed without saying so
+
+    def frame_otherwise(self) -> None:
+        """The body in chunks (with an extension and a trailer), or up to the hang-up."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Part", "a")
+        self.send_header("X-Part", "b")
+        if self.path.startswith("/chunked"):
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b'4;note=x\r\n{"ok\r\n')
+            self.wfile.write(b'5\r\n": 2}\r\n0\r\nX-Trailer: t\r\n\r\n')
+        else:
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b'{"ok": 3}')
+            self.close_connection = True
 
     do_GET = do_POST = do_DELETE = handle_one
 
@@ -121,6 +140,19 @@ def test_a_connection_the_server_dropped_is_replaced(plain):
     assert server.hung_up.wait(5)  # closed, as an idle keep-alive times out, without a word
     assert session.request("GET", f"{base}/again").json() == {"ok": 1}
     assert server.accepted == 2
+
+
+def test_chunked_and_connection_framed_bodies_are_read_whole(plain):
+    server, base = plain
+    session = LeanSession(timeout=2)
+    chunked = session.request("GET", f"{base}/chunked")
+    assert chunked.json() == {"ok": 2}
+    assert chunked.headers["x-part"] == "a, b"  # repeated headers joined, as requests does
+    assert session.request("GET", f"{base}/after-chunks").json() == {"ok": 1}
+    assert server.accepted == 1  # the chunked answer left the connection ready for more
+    assert session.request("GET", f"{base}/until-close").json() == {"ok": 3}
+    assert session.request("GET", f"{base}/after-close").json() == {"ok": 1}
+    assert server.accepted == 2  # a new connection after the one the server closed
 
 
 def test_failures_are_requests_exceptions(plain):
