@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
 import orjson
@@ -33,26 +33,32 @@ class TradePageQuery:
         return [_trade(r) for r in page], next_cursor
 
 
+class TradeFilters(TypedDict, total=False):
+    """Which fills: one bot, one symbol, one side, start <= timestamp < end (naive = New York)."""
+
+    bot_id: UUID | str | None
+    symbol: str | None
+    side: str | None
+    start: datetime | str | None
+    end: datetime | str | None
+
+
 def trade_page_query(
-    bot_id: UUID | str | None = None,
-    symbol: str | None = None,
-    side: str | None = None,
-    start: datetime | str | None = None,
-    end: datetime | str | None = None,
     sort: str = "timestamp",
     limit: int = 100,
     cursor: str | None = None,
+    **filters: Unpack[TradeFilters],
 ) -> TradePageQuery:
-    """The query of one page of fills, filtered (start <= timestamp < end), one row past the
-    page to tell whether another follows.
+    """The query of one page of fills, filtered, one row past the page to tell whether another
+    follows.
 
-    `sort` is a column of TRADE_SORTS, prefixed with '-' to reverse; ties break on id. Naive
-    moments mean New York time. Raises ValueError (InvalidCursor) for bad arguments.
+    `sort` is a column of TRADE_SORTS, prefixed with '-' to reverse; ties break on id.
+    Raises ValueError (InvalidCursor) for bad arguments.
     """
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
     keyset = Keyset.parse(sort, TRADE_SORTS)
-    where, params = _trade_filters(bot_id, symbol, side, start, end)
+    where, params = _trade_filters(filters)
     if cursor:
         condition, values = keyset.after(cursor)
         where.append(condition)
@@ -66,58 +72,43 @@ def trade_page_query(
 
 def list_trades(
     db: ReadModelDatabase,
-    bot_id: UUID | str | None = None,
-    symbol: str | None = None,
-    side: str | None = None,
-    start: datetime | str | None = None,
-    end: datetime | str | None = None,
     sort: str = "timestamp",
     limit: int = 100,
     cursor: str | None = None,
+    **filters: Unpack[TradeFilters],
 ) -> tuple[list[Row], str | None]:
     """One page of fills (see trade_page_query) and the cursor of the next page."""
-    query = trade_page_query(bot_id, symbol, side, start, end, sort, limit, cursor)
+    query = trade_page_query(sort, limit, cursor, **filters)
     return query.page(db.query(query.sql, query.params))
 
 
 def iter_trades(
     db: ReadModelDatabase,
-    bot_id: UUID | str | None = None,
-    symbol: str | None = None,
-    side: str | None = None,
-    start: datetime | str | None = None,
-    end: datetime | str | None = None,
     sort: str = "timestamp",
     page_size: int = MAX_PAGE,
+    **filters: Unpack[TradeFilters],
 ) -> Iterator[Row]:
     """Every matching fill, page by page (for CSV export without loading them all)."""
     cursor: str | None = None
     while True:
-        page, cursor = list_trades(
-            db, bot_id, symbol, side, start, end, sort, limit=page_size, cursor=cursor
-        )
+        page, cursor = list_trades(db, sort, page_size, cursor, **filters)
         yield from page
         if cursor is None:
             return
 
 
-def _trade_filters(
-    bot_id: UUID | str | None,
-    symbol: str | None,
-    side: str | None,
-    start: datetime | str | None,
-    end: datetime | str | None,
-) -> tuple[list[str], list[Any]]:
+def _trade_filters(filters: TradeFilters) -> tuple[list[str], list[Any]]:
+    side, bot_id = filters.get("side"), filters.get("bot_id")
     if side is not None and side not in ("buy", "sell"):
         raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
     where: list[str] = []
     params: list[Any] = []
     for condition, value in (
         ("bot_id = ?", None if bot_id is None else str(bot_id)),
-        ("symbol = ?", symbol),
+        ("symbol = ?", filters.get("symbol")),
         ("type = ?", side),
-        ("timestamp >= ?", _moment(start)),
-        ("timestamp < ?", _moment(end)),
+        ("timestamp >= ?", _moment(filters.get("start"))),
+        ("timestamp < ?", _moment(filters.get("end"))),
     ):
         if value is not None:
             where.append(condition)
