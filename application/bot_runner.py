@@ -19,6 +19,7 @@ from domain.signals import VoteRule, decide
 ONE_MINUTE = timedelta(minutes=1)
 ONE_DAY = timedelta(days=1)
 _ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
+_VOTE_WORDS = {1: "buy", -1: "sell", 0: "none"}
 
 
 class BotRunner:
@@ -39,6 +40,7 @@ class BotRunner:
         self.marks: dict[str, Decimal] = {}
         self._window: tuple[datetime, datetime, datetime] | None = None
         self._flattened: set[tuple[str, date]] = set()
+        self._keys: dict[str, tuple[str, ...]] = {}
         self.equity = EquityTracker(bot.config.capital)
         self.configure()
 
@@ -59,7 +61,8 @@ class BotRunner:
         self.marks[bar.symbol] = bar.close
         if bar.symbol in bot.positions:
             self.equity.mark(bot.equity(self.marks))
-            self._check_daily_loss(day)
+            if bot.config.risk.max_daily_loss is not None:  # else there is no limit to check
+                self._check_daily_loss(day)
             if bot.is_halted(day):
                 self._flatten_once(bar, day, Intent.HALT, "daily loss limit reached")
         if day != self._day:
@@ -152,26 +155,28 @@ class BotRunner:
             self._flatten(bar, intent, why)
 
     def _votes(self, bar: Bar) -> list[int] | None:
-        latest, previous = self.hub.latest[bar.symbol], self.hub.previous[bar.symbol]
-        view = self.hub.views[bar.symbol]
+        hub, symbol = self.hub, bar.symbol
+        latest, previous, view = hub.latest[symbol], hub.previous[symbol], hub.views[symbol]
         votes = []
         for rule in self.rules:
-            out = latest[rule.label]
+            label = rule.label
+            out = latest[label]
             if out is None:
                 return None  # still warming up: no decision without every indicator
-            votes.append(rule.vote(out, previous[rule.label], view))
+            votes.append(rule.vote(out, previous[label], view))
         return votes
 
     def _evaluate(self, bar: Bar, day: date) -> None:
         votes = self._votes(bar)
         if votes is None:
             return
-        view = self.hub.views[bar.symbol]
         decision = decide(votes, self.bot.config.min_votes)
-        if decision is None or decision == self.last_decision.get(bar.symbol):
-            self.last_decision[bar.symbol] = decision
+        last_decision = self.last_decision
+        if decision is None or decision == last_decision.get(bar.symbol):
+            last_decision[bar.symbol] = decision
             return
-        self.last_decision[bar.symbol] = decision
+        last_decision[bar.symbol] = decision
+        view = self.hub.views[bar.symbol]
         held = bar.symbol in self.bot.positions
         busy = any(o.intent is not Intent.PROTECT for o in self.bot.working_orders(bar.symbol))
         if busy or held != (decision is Side.SELL):
@@ -183,19 +188,19 @@ class BotRunner:
             self._exit(bar, Intent.EXIT)
 
     def _record_signal(self, bar: Bar, side: Side, votes: list[int], view: BarFloats) -> None:
-        latest, previous = self.hub.latest[bar.symbol], self.hub.previous[bar.symbol]
+        hub = self.hub
+        latest, previous = hub.latest[bar.symbol], hub.previous[bar.symbol]
         values: dict[str, Decimal] = {"close": bar.close}
         explained: dict[str, str] = {}
         agreeing = []
         for rule, vote in zip(self.rules, votes, strict=True):
-            out = latest[rule.label]
+            label = rule.label
+            out = latest[label]
             assert out is not None
-            for name, value in zip(self.hub.output_names[rule.label], out, strict=True):
-                values[f"{rule.label}.{name}"] = Decimal(repr(value))
-            text = rule.explain(out, previous[rule.label], view)
-            explained[rule.label] = (
-                f"{'buy' if vote > 0 else 'sell' if vote < 0 else 'none'}: {text}"
-            )
+            for key, value in zip(self._value_keys(label), out, strict=True):
+                values[key] = Decimal(repr(value))
+            text = rule.explain(out, previous[label], view)
+            explained[label] = f"{_VOTE_WORDS[vote]}: {text}"
             if (vote > 0) == (side is Side.BUY) and vote != 0:
                 agreeing.append(text)
         needed = self.bot.config.min_votes
@@ -213,6 +218,13 @@ class BotRunner:
             rule_text,
             explained,
         )
+
+    def _value_keys(self, label: str) -> tuple[str, ...]:
+        """The signal's keys for an indicator's outputs ("MACD(12,26,9).signal", ...)."""
+        keys = self._keys.get(label)
+        if keys is None:
+            keys = self._keys[label] = tuple(f"{label}.{n}" for n in self.hub.output_names[label])
+        return keys
 
     # ---- orders ------------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ class TradingEngine:
         self.runners: dict[str, BotRunner] = {}
         self._by_symbol: dict[str, list[BotRunner]] = {}
         self._by_hex: dict[str, BotRunner] = {}
-        self._day: date | None = None
+        self._day = date.min  # a placeholder: no moment lies in the empty bounds below
         self._day_starts = self._day_ends = datetime.max.replace(tzinfo=UTC)
         # Where a bot's trading window comes from: the built-in calendar, or the broker's.
         self.sessions: Callable[[date], Session | None] = session_on
@@ -87,17 +87,20 @@ class TradingEngine:
         return count
 
     def on_bar(self, bar: Bar) -> None:
-        day = self._trading_day(bar.timestamp)
+        opened = bar.timestamp
+        # Most bars fall on the day of the bar before: then no call to work the day out.
+        within = self._day_starts <= opened < self._day_ends
+        day = self._day if within else self._trading_day(opened)
         runners = self._by_symbol.get(bar.symbol, ())
         clock, broker = self.clock, self.broker
-        clock.set(bar.timestamp)
+        clock.set(opened)
         broker.observe(bar)
         if updates := broker.poll_updates():
             self._dispatch(updates)
         for runner in runners:
             if runner.bot.orders:
                 runner.expire_stale_entries(bar.symbol)
-        closed = bar.timestamp + BAR_LENGTH
+        closed = opened + BAR_LENGTH
         clock.set(closed)
         self.hub.update(bar)
         for runner in runners:
@@ -129,7 +132,6 @@ class TradingEngine:
             self._day_ends = datetime.combine(day + timedelta(days=1), time(), NEW_YORK).astimezone(
                 UTC
             )
-        assert self._day is not None
         return self._day
 
     def dispatch_updates(self) -> None:

@@ -21,6 +21,7 @@ from domain.orders import Intent, OrderRequest, OrderType, Side
 from domain.positions import Position, WorkingOrder
 
 NEW_YORK = ZoneInfo("America/New_York")
+_ZERO = Decimal(0)
 
 
 class BotStatus(StrEnum):
@@ -564,10 +565,13 @@ class Bot(Aggregate):
         return sum((p.cost for p in self.positions.values()), self.reserved)
 
     def equity(self, marks: dict[str, Decimal]) -> Decimal:
-        held = sum(
-            (marks.get(s, p.avg_price) * p.qty for s, p in self.positions.items() if p.qty),
-            Decimal(0),
-        )
+        # Marked at every bar while a position is held: a plain loop, and the average price
+        # (a division) only for a symbol without a mark.
+        held = _ZERO
+        for symbol, position in self.positions.items():
+            if position.qty:
+                mark = marks.get(symbol)
+                held += (position.avg_price if mark is None else mark) * position.qty
         return self.cash + held
 
     def daily_pnl(self, day: date, marks: dict[str, Decimal]) -> Decimal:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from uuid import UUID
 
 
@@ -50,7 +51,17 @@ def client_order_id(bot_id: UUID, symbol: str, bar_time: datetime, intent: Inten
     The whole bot id is in it (at most 70 characters; Alpaca allows 128), so bots sharing one
     broker account never produce the same id.
     """
-    return f"ob-{bot_id.hex}-{symbol}-{bar_time:%Y%m%d%H%M}-{intent.value}"
+    if bar_time.year < 1000:  # strftime's %Y does not pad these; the fast path below would
+        return f"ob-{bot_id.hex}-{symbol}-{bar_time:%Y%m%d%H%M}-{intent.value}"
+    # The same text without strftime and UUID.hex, which cost more than the rest together.
+    t = bar_time
+    stamp = "%d%02d%02d%02d%02d" % (t.year, t.month, t.day, t.hour, t.minute)  # noqa: UP031
+    return f"ob-{_hex(bot_id)}-{symbol}-{stamp}-{intent.value}"
+
+
+@lru_cache(maxsize=1024)
+def _hex(bot_id: UUID) -> str:
+    return bot_id.hex
 
 
 def bot_hex_of(client_order_id: str) -> str:

@@ -11,7 +11,7 @@ buys outnumber sells (SELL symmetrically).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from domain.bars import BarFloats
 from domain.config import IndicatorSpec
@@ -25,7 +25,11 @@ BUY, NONE, SELL = 1, 0, -1
 class VoteRule:
     """Turns one indicator's outputs into a vote (+1 buy, -1 sell, 0 none) and explains it."""
 
-    __slots__ = ("high", "label", "low", "spec")
+    __slots__ = ("high", "label", "low", "spec", "vote")
+
+    vote: Callable[[Outputs, Outputs | None, BarFloats], int]
+    """vote(out, prev, bar): this indicator's vote on a bar, given its outputs for it (and for
+    the bar before)."""
 
     def __init__(self, spec: IndicatorSpec) -> None:
         self.spec = spec
@@ -33,23 +37,28 @@ class VoteRule:
         params = dict(spec.params)
         self.low = float(params.get("oversold", 30))
         self.high = float(params.get("overbought", 70))
+        # The kind's rule chosen once: a bot votes on every bar.
+        self.vote = getattr(self, _VOTES.get(spec.kind, "_vote_obv"))
 
-    def vote(self, out: Outputs, prev: Outputs | None, bar: BarFloats) -> int:
-        kind = self.spec.kind
-        if kind == "RSI" or kind == "STOCH":
-            value = out[0]
-            return BUY if value < self.low else SELL if value > self.high else NONE
-        if kind == "MACD":
-            return BUY if out[2] > 0 else SELL if out[2] < 0 else NONE
-        if kind == "SMA" or kind == "EMA":
-            return BUY if bar.close > out[0] else SELL if bar.close < out[0] else NONE
-        if kind == "BBANDS":
-            return BUY if bar.close < out[2] else SELL if bar.close > out[0] else NONE
-        if kind == "VOLUME_SMA":
-            if bar.volume <= out[0]:
-                return NONE
-            return BUY if bar.close > bar.open else SELL if bar.close < bar.open else NONE
-        # OBV
+    def _vote_threshold(self, out: Outputs, prev: Outputs | None, bar: BarFloats) -> int:
+        value = out[0]
+        return BUY if value < self.low else SELL if value > self.high else NONE
+
+    def _vote_macd(self, out: Outputs, prev: Outputs | None, bar: BarFloats) -> int:
+        return BUY if out[2] > 0 else SELL if out[2] < 0 else NONE
+
+    def _vote_average(self, out: Outputs, prev: Outputs | None, bar: BarFloats) -> int:
+        return BUY if bar.close > out[0] else SELL if bar.close < out[0] else NONE
+
+    def _vote_bands(self, out: Outputs, prev: Outputs | None, bar: BarFloats) -> int:
+        return BUY if bar.close < out[2] else SELL if bar.close > out[0] else NONE
+
+    def _vote_volume(self, out: Outputs, prev: Outputs | None, bar: BarFloats) -> int:
+        if bar.volume <= out[0]:
+            return NONE
+        return BUY if bar.close > bar.open else SELL if bar.close < bar.open else NONE
+
+    def _vote_obv(self, out: Outputs, prev: Outputs | None, bar: BarFloats) -> int:
         if prev is None:
             return NONE
         return BUY if out[0] > prev[0] else SELL if out[0] < prev[0] else NONE
@@ -73,6 +82,18 @@ class VoteRule:
             return f"volume {bar.volume:.0f} vs {label} {out[0]:.0f}, {direction}"
         before = "n/a" if prev is None else f"{prev[0]:.0f}"
         return f"{label} {before} -> {out[0]:.0f}"
+
+
+_VOTES = {
+    "RSI": "_vote_threshold",
+    "STOCH": "_vote_threshold",
+    "MACD": "_vote_macd",
+    "SMA": "_vote_average",
+    "EMA": "_vote_average",
+    "BBANDS": "_vote_bands",
+    "VOLUME_SMA": "_vote_volume",
+    "OBV": "_vote_obv",
+}
 
 
 def _threshold(subject: str, value: float, low: float, high: float) -> str:

@@ -21,15 +21,14 @@ class BatchedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         if not stored_events:
             return []
-        rows = [
-            (
-                s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
-                s.originator_version,
-                s.topic,
-                s.state,
-            )
-            for s in stored_events
-        ]
+        rows = []
+        last_id: object = None
+        key: str = ""
+        for s in stored_events:
+            if s.originator_id is not last_id:  # a save's events come bot by bot: one UUID.hex each
+                last_id = s.originator_id
+                key = last_id.hex if isinstance(last_id, UUID) else str(last_id)
+            rows.append((key, s.originator_version, s.topic, s.state))
         c.executemany(self.insert_events_statement, rows)
         c.execute("SELECT last_insert_rowid()")
         last = int(c.fetchone()[0])
