@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from starlette.types import ASGIApp
 
 from domain.calendar import NEW_YORK, next_session, previous_session, session_on
@@ -143,38 +144,46 @@ def _trading_routes(app: FastAPI, sim: SimServer) -> None:
         return days
 
 
+@dataclass(frozen=True, slots=True)
+class BarsQuery:
+    """The query both bars endpoints take (FastAPI fills it from the query string)."""
+
+    timeframe: str = "1Min"
+    start: str | None = None
+    end: str | None = None
+    limit: int | None = None
+    page_token: str | None = None
+    sort: str = "asc"
+
+    def page(self, sim: SimServer, symbols: list[str]) -> tuple[list[tuple[str, Any]], str | None]:
+        return _bars_page(
+            sim, symbols, self.start, self.end, self.limit, self.page_token, self.sort
+        )
+
+    def refusal(self) -> Response | None:
+        if self.timeframe in ("1Min", "1T"):
+            return None
+        return error(422, 42210000, f"the simulator serves 1Min bars, not {self.timeframe}")
+
+
 def _data_routes(app: FastAPI, sim: SimServer) -> None:
     @app.get("/v2/stocks/bars")
-    async def bars(
-        symbols: str,
-        timeframe: str = "1Min",
-        start: str | None = None,
-        end: str | None = None,
-        limit: int | None = None,
-        page_token: str | None = None,
-        sort: str = "asc",
-    ) -> Response:
-        if timeframe not in ("1Min", "1T"):
-            return error(422, 42210000, f"the simulator serves 1Min bars, not {timeframe}")
+    async def bars(symbols: str, query: Annotated[BarsQuery, Depends()]) -> Response:
+        if (refused := query.refusal()) is not None:
+            return refused
         names = sorted({s.strip().upper() for s in symbols.split(",") if s.strip()})
-        page, token = _bars_page(sim, names, start, end, limit, page_token, sort)
+        page, token = query.page(sim, names)
         body: dict[str, Any] = {"bars": {}, "next_page_token": token}
         for symbol, bar in page:
             body["bars"].setdefault(symbol, []).append(_rest_bar(bar))
         return JSONResponse(body)
 
     @app.get("/v2/stocks/{symbol}/bars")
-    async def symbol_bars(
-        symbol: str,
-        timeframe: str = "1Min",
-        start: str | None = None,
-        end: str | None = None,
-        limit: int | None = None,
-        page_token: str | None = None,
-        sort: str = "asc",
-    ) -> Response:
+    async def symbol_bars(symbol: str, query: Annotated[BarsQuery, Depends()]) -> Response:
+        if (refused := query.refusal()) is not None:
+            return refused
         name = symbol.upper()
-        page, token = _bars_page(sim, [name], start, end, limit, page_token, sort)
+        page, token = query.page(sim, [name])
         return JSONResponse(
             {"bars": [_rest_bar(bar) for _, bar in page], "symbol": name, "next_page_token": token}
         )
