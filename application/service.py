@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import StoredEvent
 
 from domain.bot import Bot
@@ -143,22 +143,19 @@ class OpenbellApplication(Application[UUID]):
     def save_new_bots(self, *bots: Bot) -> dict[UUID, tuple[str, int]]:
         """Store every event of bots never saved before in one transaction; each bot's digest
         (as `digest` gives it) taken from the records as written, with no read-back."""
-        processing: ProcessingEvent[UUID] = ProcessingEvent()
-        processing.collect_events(*bots)
-        records = [self.mapper.to_stored_event(e) for e in processing.events]
-        first: dict[Any, int] = {}
-        for record in records:
-            first.setdefault(record.originator_id, record.originator_version)
-        if set(first) != {bot.id for bot in bots} or set(first.values()) != {1}:
+        to_stored_event = self.mapper.to_stored_event
+        # Bot by bot, so each bot's id is hashed and formatted once, not once per event.
+        batches = [[to_stored_event(e) for e in bot.collect_events()] for bot in bots]
+        if any(not batch or batch[0].originator_version != 1 for batch in batches):
             raise ValueError("save_new_bots takes only new bots, each with all its events unsaved")
-        self.recorder.insert_events(records)
-        # Per bot: its hash, its id as text (formatted once, not per event) and its count.
-        digests: dict[UUID, Any] = {bot.id: [hashlib.sha256(), str(bot.id), 0] for bot in bots}
-        for record in records:  # in version order per bot, as select_events returns them
-            entry = digests[cast(UUID, record.originator_id)]
-            _digest_update(entry[0], record, entry[1])
-            entry[2] += 1
-        return {bot_id: (sha.hexdigest(), count) for bot_id, (sha, _, count) in digests.items()}
+        self.recorder.insert_events([record for batch in batches for record in batch])
+        digests: dict[UUID, tuple[str, int]] = {}
+        for bot, batch in zip(bots, batches, strict=True):
+            sha, originator_id = hashlib.sha256(), str(bot.id)
+            for record in batch:  # in version order, as select_events returns them
+                _digest_update(sha, record, originator_id)
+            digests[bot.id] = (sha.hexdigest(), len(batch))
+        return digests
 
     def _exists(self, bot_id: UUID) -> bool:
         return bool(self.recorder.select_events(bot_id, limit=1))
