@@ -7,7 +7,7 @@ ids of a batch are the consecutive run that ends at `last_insert_rowid()`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -21,15 +21,18 @@ class BatchedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         if not stored_events:
             return []
-        rows = []
-        last_id: object = None
-        key: str = ""
-        for s in stored_events:
-            if s.originator_id is not last_id:  # a save's events come bot by bot: one UUID.hex each
-                last_id = s.originator_id
-                key = last_id.hex if isinstance(last_id, UUID) else str(last_id)
-            rows.append((key, s.originator_version, s.topic, s.state))
-        c.executemany(self.insert_events_statement, rows)
+        c.executemany(self.insert_events_statement, _rows(stored_events))
         c.execute("SELECT last_insert_rowid()")
         last = int(c.fetchone()[0])
-        return list(range(last - len(rows) + 1, last + 1))
+        return list(range(last - len(stored_events) + 1, last + 1))
+
+
+def _rows(stored_events: Sequence[StoredEvent]) -> Iterator[tuple[str, int, str, bytes]]:
+    # Rows made as SQLite binds them: a batch's tens of thousands are never all alive at once.
+    last_id: object = None
+    key = ""
+    for s in stored_events:
+        if s.originator_id is not last_id:  # a save's events come bot by bot: one UUID.hex each
+            last_id = s.originator_id
+            key = last_id.hex if isinstance(last_id, UUID) else str(last_id)
+        yield key, s.originator_version, s.topic, s.state
