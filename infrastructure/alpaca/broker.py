@@ -215,8 +215,9 @@ class AlpacaBroker:
         found = self._find(client_order_id)
         if found is None:
             with self._lock:
-                if (ledger := self._ledgers.get(client_order_id)) is not None:
-                    ledger.done = True
+                # Forgotten, not closed: the bot withdraws it, and the same decision taken
+                # again (same client id) must be reported afresh once it is placed.
+                self._ledgers.pop(client_order_id, None)
             return None
         self._absorb(found)
         return broker_order_of(found)

@@ -144,3 +144,18 @@ def test_error_storms_never_place_a_decision_twice(sim, faults):
     accepted = [u.client_order_id for u in broker.poll_updates() if u.kind is UpdateKind.ACCEPTED]
     assert sorted(accepted) == ids
     assert broker.stats["retries"] >= 1
+
+
+def test_an_order_withdrawn_as_never_received_can_be_sent_again(sim):
+    """A restart withdraws a stored order the broker never got; the same decision taken again
+    (same client id) is then placed, and its answers reach the engine."""
+    broker = _broker(sim, SettableClock(datetime(2024, 10, 31, 13, 40, tzinfo=UTC)))
+    sim.step(10)
+    request = OrderRequest("ob-w-AAPL-flatten", "AAPL", Side.BUY, 3, OrderType.MARKET)
+    broker.track(request.client_order_id, "AAPL", 0, False)  # known from the bot's events
+    assert broker.refresh(request.client_order_id) is None  # the broker never had it
+    assert broker.poll_updates() == []
+    broker.submit(request)
+    assert [(u.kind, u.client_order_id) for u in broker.poll_updates()] == [
+        (UpdateKind.ACCEPTED, "ob-w-AAPL-flatten")
+    ]
