@@ -4,24 +4,35 @@ Commands (start, pause, resume, stop, config changes) are stored by the API whil
 Between bars the feed hands the roster what changed: a started bot joins the engine, a stopped,
 errored or archived one leaves it, and any other change replaces the runner's aggregate with the
 stored one (the runner keeps its decision state; the shared indicators keep theirs).
+
+A bot that joins, or whose config changes as `config_warm_up.symbols_to_learn` says it must
+learn again, gets the indicators it registered (cold: they have seen no bar) warmed up from the
+bars since the previous session opened, as a restarted trader would have them: the paper feed's
+own bars fed so far here, the broker's history in live trading (`live.LiveRoster`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from uuid import UUID
 
 from application.bot_runner import BotRunner
+from application.config_warm_up import symbols_to_learn
 from application.engine import TradingEngine
+from application.join_warm_up import warm_joiner
 from application.service import OpenbellApplication
+from domain.bars import Bar
 from domain.bot import Bot, BotStatus
+from domain.calendar import previous_session
 
 log = logging.getLogger("openbell.paper_feed")
 
 BOT_TOPICS = "domain.bot:Bot."
 STARTED_TOPIC = "domain.bot:Bot.Started"
 _ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
+Cold = dict[str, set[str]]  # per symbol, the shared labels that have seen no bar yet
+FedBars = Callable[[], Sequence[Bar]]  # the bars fed so far, oldest first
 # Broker updates that mean the broker no longer holds the order.
 _FINISHING = (Bot.OrderFilled, Bot.OrderCanceled, Bot.OrderRejected)
 
@@ -29,8 +40,10 @@ _FINISHING = (Bot.OrderFilled, Bot.OrderCanceled, Bot.OrderRejected)
 class Roster:
     """Adds started bots to the engine, drops stopped ones and takes in other changes."""
 
-    def __init__(self, app: OpenbellApplication, engine: TradingEngine) -> None:
-        self.app, self.engine = app, engine
+    def __init__(
+        self, app: OpenbellApplication, engine: TradingEngine, fed: FedBars | None = None
+    ) -> None:
+        self.app, self.engine, self._fed = app, engine, fed
         self._retired: list[Bot] = []
 
     def load(self) -> None:
@@ -89,16 +102,53 @@ class Roster:
     def _join(self, bot: Bot) -> None:
         # Working orders at this point were sent to an earlier feed's broker, which is gone.
         self._withdraw(bot, "not at this paper feed's broker (an earlier feed ended abruptly)")
-        self.engine.add_bot(bot)
+        before = self._labels(bot.config.symbols)
+        runner = self.engine.add_bot(bot)
         log.info("paper feed: bot %s (%s) joins", bot.id, bot.config.name)
+        self._learn(runner, self._registered_since(before))
 
     def _replace(self, runner: BotRunner, fresh: Bot) -> None:
-        old = runner.bot.config
+        old, before = runner.bot.config, self._labels(fresh.config.symbols)
         runner.bot = fresh
-        if fresh.config != old:
-            runner.configure()
-            if fresh.config.symbols != old.symbols:
-                self.engine.reroute(runner)
+        if fresh.config == old:
+            return
+        runner.configure()
+        if fresh.config.symbols != old.symbols:
+            self.engine.reroute(runner)
+        cold = self._registered_since(before)
+        # Its new indicators and symbols learn the bars so far, and its decisions are those the
+        # new config would have taken. Where both stay as they were (e.g. capital, risk) nothing
+        # is learnt again.
+        if stale := symbols_to_learn(old, fresh.config, cold):
+            self._relearn(runner, {s: cold[s] for s in stale})
+        else:
+            log.info("bot %s: config changed, nothing to learn again", fresh.id)
+
+    def _learn(self, runner: BotRunner, cold: Cold) -> None:
+        """A joining bot learns the bars fed since the previous session opened."""
+        self._warm_from_fed(runner, cold)
+
+    def _relearn(self, runner: BotRunner, stale: Cold) -> None:
+        """A changed bot learns them again on the symbols of `stale`."""
+        self._warm_from_fed(runner, stale)
+
+    def _warm_from_fed(self, runner: BotRunner, cold: Cold) -> None:
+        fed = self._fed() if self._fed is not None else ()
+        if not fed:
+            return
+        now = self.engine.clock.now()
+        since = previous_session(now).open
+        history = [b for b in fed if b.symbol in cold and b.timestamp >= since]
+        if history:
+            warm_joiner(runner, history, cold)
+        self.engine.clock.set(now)  # warming moved it back to the history's last bar
+
+    def _labels(self, symbols: Sequence[str]) -> Cold:
+        return {s: set(self.engine.hub.labels(s)) for s in symbols}
+
+    def _registered_since(self, before: Cold) -> Cold:
+        """Per symbol, the shared labels registered since `before`: they have seen no bar."""
+        return {s: set(self.engine.hub.labels(s)) - labels for s, labels in before.items()}
 
     def _drop(self, fresh: Bot, why: str) -> None:
         # Nobody manages the bot's orders once it leaves the engine: withdraw them first.

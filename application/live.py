@@ -24,7 +24,6 @@ from uuid import UUID
 from eventsourcing.persistence import RecordConflictError, Recording
 
 from application.bot_runner import BotRunner
-from application.config_warm_up import symbols_to_learn
 from application.engine import SettableClock, TradingEngine
 from application.feed_roster import BOT_TOPICS, Roster
 from application.live_ports import LiveBars, LiveBroker, MarketCalendar
@@ -42,8 +41,8 @@ WarmUp = Callable[[BotRunner, dict[str, set[str]]], None]  # a runner, its cold 
 
 
 class LiveRoster(Roster):
-    """The paper feed's roster, except that a joining bot is reconciled and warmed up, and a
-    bot whose config changed is warmed up again under its new config."""
+    """The paper feed's roster, except that a joining bot is reconciled, and what a joining or
+    changed bot must learn comes from the broker's history (`WarmUps`)."""
 
     def __init__(
         self,
@@ -73,29 +72,13 @@ class LiveRoster(Roster):
         runner = self.engine.add_bot(bot)
         self._reconcile([str(bot.id)])
         if str(bot.id) in self.engine.runners:
-            self._warm_up(runner, self._registered_since(before))
+            self._learn(runner, self._registered_since(before))
 
-    def _replace(self, runner: BotRunner, fresh: Bot) -> None:
-        old, before = runner.bot.config, self._labels(fresh.config.symbols)
-        super()._replace(runner, fresh)
-        if fresh.config == old:
-            return
-        cold = self._registered_since(before)
-        # As a restart with the new config would: its new indicators and symbols learn the
-        # session so far, and its decisions are those the new config would have taken. Where
-        # both stay as they were (e.g. capital, risk) no history is asked for.
-        if stale := symbols_to_learn(old, fresh.config, cold):
-            self._rewarm(runner, {s: cold[s] for s in stale})
-        else:
-            log.info("bot %s: config changed, nothing to warm up", fresh.id)
+    def _learn(self, runner: BotRunner, cold: dict[str, set[str]]) -> None:
+        self._warm_up(runner, cold)  # from the broker's history
 
-    def _labels(self, symbols: Sequence[str]) -> dict[str, set[str]]:
-        return {s: set(self.engine.hub.labels(s)) for s in symbols}
-
-    def _registered_since(self, before: dict[str, set[str]]) -> dict[str, set[str]]:
-        """Per symbol, the shared labels registered since `before`: they have not seen the bars
-        so far."""
-        return {s: set(self.engine.hub.labels(s)) - labels for s, labels in before.items()}
+    def _relearn(self, runner: BotRunner, stale: dict[str, set[str]]) -> None:
+        self._rewarm(runner, stale)
 
     def _reconcile(self, ids: list[str]) -> None:
         runners = [self.engine.runners[i] for i in ids]

@@ -100,7 +100,8 @@ class PaperFeed:
         engine = TradingEngine(self._broker_for(clock), clock)
         # Watch first: a command stored while the bots load is then taken in again, harmlessly.
         watch = StoreWatch(self._app.recorder, BOT_TOPICS)
-        roster = Roster(self._app, engine)
+        fed = 0  # how many bars the engine has processed: a joining bot learns those
+        roster = Roster(self._app, engine, lambda: self._bars[:fed])
         roster.load()
         state = FeedState.FINISHED
         for index, bar in enumerate(self._bars):
@@ -109,6 +110,7 @@ class PaperFeed:
                 break
             roster.sync(watch.changed())
             engine.on_bar(bar)
+            fed = index + 1
             watch.saved(self._save(roster))
             self._update(
                 bars_fed=index + 1, current_bar_time=bar.timestamp, bots=len(engine.runners)

@@ -128,6 +128,24 @@ def test_a_bot_started_mid_feed_joins_and_trades(app):
     assert stored(app, kind=Bot.OrderFilled)
 
 
+def test_a_bot_joining_mid_feed_learns_the_bars_fed_so_far(app, tmp_path):
+    slow = {"SMA": {"period": 20}}  # nobody else computes it: it registers cold
+    add_bot(app)  # SMA(3), trading from the first bar
+    add_bot(app, OTHER, start=False, indicators=slow)
+    started = wave_bars()[40].timestamp
+    feed(app, publish=at_bar(40, lambda bar: app.run_command(OTHER, "start", started)))
+    joined = {s.bar_time: s.indicators for s in stored(app, OTHER, Bot.SignalGenerated)}
+    # Cold, SMA(20) would have its first value 19 bars after the bot joined.
+    assert joined and min(joined) < wave_bars()[48].timestamp
+    alone = build_application(f"sqlite:///{tmp_path}/alone.sqlite")
+    add_bot(alone, OTHER, indicators=slow)  # the same bot, trading from the first bar
+    feed(alone)
+    replayed = {s.bar_time: s.indicators for s in stored(alone, OTHER, Bot.SignalGenerated)}
+    common = joined.keys() & replayed.keys()
+    assert len(common) >= 3 and all(joined[t] == replayed[t] for t in common)
+    alone.close()
+
+
 def test_pausing_mid_feed_stops_new_entries_but_the_bot_stays(app):
     add_bot(app)
     paused = wave_bars()[40].timestamp
