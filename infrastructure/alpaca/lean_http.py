@@ -185,18 +185,21 @@ def _read_answer(sock: socket.socket, method: str) -> _Answer:
     parsing (a quarter of the Python an order cost): status line, headers, then a body framed by
     Content-Length, by chunks, or by the end of the connection. Malformed input raises ValueError.
     """
-    buffer = bytearray()
-    while (end := buffer.find(b"\r\n\r\n")) < 0:
-        if len(buffer) > _MAX_HEAD:
-            raise ValueError("answer headers too long")
-        _receive(sock, buffer)
-    lines = buffer[:end].decode("latin-1").split("\r\n")
-    rest = buffer[end + 4 :]
-    version, _, status_reason = lines[0].partition(" ")
-    code, _, reason = status_reason.partition(" ")
-    if not version.startswith("HTTP/") or not code.isdigit():
-        raise ValueError(f"not an HTTP answer: {lines[0][:80]!r}")
-    status = int(code)
+    rest = bytearray()
+    while True:
+        while (end := rest.find(b"\r\n\r\n")) < 0:
+            if len(rest) > _MAX_HEAD:
+                raise ValueError("answer headers too long")
+            _receive(sock, rest)
+        lines = rest[:end].decode("latin-1").split("\r\n")
+        del rest[: end + 4]
+        version, _, status_reason = lines[0].partition(" ")
+        code, _, reason = status_reason.partition(" ")
+        if not version.startswith("HTTP/") or not code.isdigit():
+            raise ValueError(f"not an HTTP answer: {lines[0][:80]!r}")
+        status = int(code)
+        if not 100 <= status < 200:
+            break  # an interim answer (e.g. 103 Early Hints) is followed by the real one
     headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
     for line in lines[1:]:
         name, colon, value = line.partition(":")
@@ -207,7 +210,7 @@ def _read_answer(sock: socket.socket, method: str) -> _Answer:
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     tokens = {t.strip().lower() for t in headers.get("Connection", "").split(",")}
     close = "close" in tokens or (version == "HTTP/1.0" and "keep-alive" not in tokens)
-    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+    if method == "HEAD" or status in (204, 304):
         return _Answer(status, reason, headers, b"", close)
     if "chunked" in headers.get("Transfer-Encoding", "").lower():
         return _Answer(status, reason, headers, _chunked(sock, rest), close)

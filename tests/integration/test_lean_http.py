@@ -31,6 +31,8 @@ class Recorder(BaseHTTPRequestHandler):
             time.sleep(1.0)
         if self.path.startswith(("/chunked", "/until-close")):
             return self.frame_otherwise()
+        if self.path.startswith("/hints"):
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n")
         status = 422 if self.path.startswith("/refuse") else 200
         payload = json.dumps(
             {"code": 42210000, "message": "refused"} if status == 422 else {"ok": 1}
@@ -153,6 +155,8 @@ def test_chunked_and_connection_framed_bodies_are_read_whole(plain):
     assert session.request("GET", f"{base}/until-close").json() == {"ok": 3}
     assert session.request("GET", f"{base}/after-close").json() == {"ok": 1}
     assert server.accepted == 2  # a new connection after the one the server closed
+    hinted = session.request("GET", f"{base}/hints")  # an interim 103 first, then the answer
+    assert (hinted.status_code, hinted.json()) == (200, {"ok": 1})
 
 
 def test_failures_are_requests_exceptions(plain):
