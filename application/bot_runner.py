@@ -14,7 +14,7 @@ from domain.bot import Bot, BotStatus
 from domain.calendar import NEW_YORK, Session, session_on, window_on
 from domain.orders import Intent, OrderRequest, OrderType, Side, client_order_id
 from domain.risk import CENT, Approved, check_entry, daily_loss_breach, protective_prices
-from domain.signals import VoteRule, decide
+from domain.signals import BUY, SELL, VoteRule, decide
 
 ONE_MINUTE = timedelta(minutes=1)
 ONE_DAY = timedelta(days=1)
@@ -47,6 +47,8 @@ class BotRunner:
     def configure(self) -> None:
         config = self.bot.config
         self.rules = [VoteRule(spec) for spec in config.indicators]
+        # (label, vote) pairs: the only data the per-bar vote needs.
+        self._voters = [(rule.label, rule.vote) for rule in self.rules]
         for symbol in config.symbols:
             for spec in config.indicators:
                 self.hub.register(symbol, spec)
@@ -167,10 +169,28 @@ class BotRunner:
         return votes
 
     def _evaluate(self, bar: Bar, day: date) -> None:
-        votes = self._votes(bar)
-        if votes is None:
-            return
-        decision = decide(votes, self.bot.config.min_votes)
+        # `_votes` and `decide` in one loop: this runs on every bar of the window.
+        hub, symbol = self.hub, bar.symbol
+        latest, previous, view = hub.latest[symbol], hub.previous[symbol], hub.views[symbol]
+        votes = []
+        buys = sells = 0
+        for label, vote in self._voters:
+            out = latest[label]
+            if out is None:
+                return  # still warming up: no decision without every indicator
+            cast = vote(out, previous[label], view)
+            votes.append(cast)
+            if cast == BUY:
+                buys += 1
+            elif cast == SELL:
+                sells += 1
+        needed = self.bot.config.min_votes
+        if buys >= needed and buys > sells:
+            decision: Side | None = Side.BUY
+        elif sells >= needed and sells > buys:
+            decision = Side.SELL
+        else:
+            decision = None
         last_decision = self.last_decision
         if decision is None or decision == last_decision.get(bar.symbol):
             last_decision[bar.symbol] = decision
@@ -193,15 +213,16 @@ class BotRunner:
         values: dict[str, Decimal] = {"close": bar.close}
         explained: dict[str, str] = {}
         agreeing = []
+        agree = BUY if side is Side.BUY else SELL
         for rule, vote in zip(self.rules, votes, strict=True):
             label = rule.label
             out = latest[label]
             assert out is not None
-            for key, value in zip(self._value_keys(label), out, strict=True):
-                values[key] = Decimal(repr(value))
+            # repr is the float's shortest text, so the Decimal holds the digits the float shows.
+            values.update(zip(self._value_keys(label), map(Decimal, map(repr, out)), strict=True))
             text = rule.explain(out, previous[label], view)
             explained[label] = f"{_VOTE_WORDS[vote]}: {text}"
-            if (vote > 0) == (side is Side.BUY) and vote != 0:
+            if vote == agree:
                 agreeing.append(text)
         needed = self.bot.config.min_votes
         rule_text = (
