@@ -384,6 +384,9 @@ class BotRunner:
 
     def expire_stale_entries(self, symbol: str) -> None:
         """An entry that did not fill on the bar after its signal is withdrawn (limit IOC)."""
-        for order in self.bot.working_orders(symbol):
-            if order.intent is Intent.ENTRY:
-                self.broker.cancel(order.client_order_id)
+        # Called on every bar with a working order (mostly a resting exit): one pass to find
+        # the entries, cancelled after it (a broker may report a cancel before returning).
+        orders = self.bot.orders.values()
+        entries = [o for o in orders if o.intent is Intent.ENTRY and o.symbol == symbol]
+        for order in entries:
+            self.broker.cancel(order.client_order_id)

@@ -54,9 +54,10 @@ def check_entry(
             f"{open_count} positions open, limit {rules.max_positions}",
         )
     limit_price = (price * (1 + config.entry_price_buffer)).quantize(CENT, rounding=ROUND_UP)
+    committed = bot.committed()  # a sum over the positions: once, for the ceiling and the check
     ceilings = {
         "max_position_size": rules.max_position_size * config.capital,
-        "capital": config.capital - bot.committed(),
+        "capital": config.capital - committed,
         "cash": bot.available_cash,
     }
     binding = min(ceilings, key=lambda name: ceilings[name])
@@ -75,7 +76,7 @@ def check_entry(
         "max_positions": f"{open_count + 1} of {rules.max_positions}",
         "max_position_size": f"{reserved} <= {ceilings['max_position_size']}",
         "cash": f"{reserved} <= {ceilings['cash']} available",
-        "capital": f"{bot.committed() + reserved} <= {config.capital} committed",
+        "capital": f"{committed + reserved} <= {config.capital} committed",
         "max_daily_loss": "not reached",
     }
     return Approved(qty, limit_price, reserved, checks)
