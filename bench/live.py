@@ -79,6 +79,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_simulator(symbols: list[str], day: date) -> tuple[subprocess.Popen[bytes], str]:
+    """`openbell alpaca-sim` in its own process (stepped clock, a session of history before
+    `day`), once it answers; and its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "infrastructure.cli.main", "alpaca-sim", "--port", str(port),
+         "--speed", "0", "--generate", ",".join(symbols), "--day", day.isoformat(),
+         "--history-days", "1", "--seed", "7"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(200):
+        try:
+            requests.get(f"{url}/admin/state", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    return sim, url
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -114,22 +134,9 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "infrastructure.cli.main", "alpaca-sim", "--port", str(port),
-         "--speed", "0", "--generate", ",".join(SYMBOLS), "--day", DAY.isoformat(),
-         "--history-days", "1", "--seed", "7"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    sim, url = start_simulator(SYMBOLS, DAY)
     stop = threading.Event()
     try:
-        for _ in range(200):
-            try:
-                requests.get(f"{url}/admin/state", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
         with tempfile.TemporaryDirectory() as tmp:
             app = build_application(f"sqlite:///{tmp}/bench.sqlite")
             session = session_on(DAY)

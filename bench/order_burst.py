@@ -17,10 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,9 +38,9 @@ from infrastructure.alpaca.clients import trading_client, trading_stream  # noqa
 from infrastructure.alpaca.config import AlpacaConfig  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from live import free_port  # noqa: E402
+from live import start_simulator  # noqa: E402
 
-DAY, MINUTE = "2024-11-06", datetime(2024, 11, 6, 14, 31, tzinfo=UTC)
+DAY, MINUTE = date(2024, 11, 6), datetime(2024, 11, 6, 14, 31, tzinfo=UTC)
 KEYS = {"APCA-API-KEY-ID": "sim-key", "APCA-API-SECRET-KEY": "sim-secret"}
 
 
@@ -78,21 +77,9 @@ def main() -> int:
     args = parser.parse_args()
     counts = [int(w) for w in args.workers.split(",")]
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "infrastructure.cli.main", "alpaca-sim", "--port", str(port),
-         "--speed", "0", "--generate", "AAPL", "--day", DAY, "--history-days", "1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    sim, url = start_simulator(["AAPL"], DAY)
     runs: dict[int, list[tuple[float, float, float]]] = {w: [] for w in counts}
     try:
-        for _ in range(200):
-            try:
-                requests.get(f"{url}/admin/state", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
         requests.post(f"{url}/admin/clock", json={"to": MINUTE.isoformat()}, timeout=5)
         config = AlpacaConfig.for_simulator(url)
         clock = SettableClock(MINUTE)
