@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from infrastructure.cli import api_commands, commands
@@ -45,8 +47,16 @@ def up_command(args: argparse.Namespace) -> int:
         except Exception as exc:  # the demo is extra: the API still serves without it
             print(f"openbell: warning: the live demo did not start ({exc}); serving the API only")
     sys.stdout.flush()
+    if stop_demo is not None:
+        # uvicorn shuts down on SIGTERM, then raises the signal again: with the default handler
+        # the process would end there, leaving the simulator and the trader running.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         return api_commands.serve(argparse.Namespace(database_url=url, host=host, port=port))
     finally:
         if stop_demo is not None:
             stop_demo()
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
