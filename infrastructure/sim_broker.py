@@ -1,9 +1,8 @@
 """A deterministic simulated broker: fills resting orders against each new bar.
 
-Market orders fill at the next bar's open. Limit orders fill at the open when it is marketable,
-else at the limit if the bar trades through it. OCO exits check the stop leg first (conservative):
-a gap through the stop fills at the open, a touch fills at the stop; the take-profit leg likewise.
-Slippage moves market and stop fills against the trader; commission is per share with a minimum.
+Where an order fills is `domain.fills` (market orders at the next bar's open, limits at the open
+or the limit, OCO exits stop leg first), the rule the Alpaca simulator uses too. Slippage moves
+market and stop fills against the trader; commission is per share with a minimum.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from application.ports import BrokerUpdate, Clock, UpdateKind
 from domain.bars import Bar
+from domain.fills import Fill, FillKind, exit_fill, limit_fill, market_fill
 from domain.orders import OrderRequest, OrderType, Side
 
 CENT = Decimal("0.01")
@@ -92,29 +92,23 @@ class SimulatedBroker:
     def _fill_price(self, order: OrderRequest, bar: Bar, intrabar: bool) -> Decimal | None:
         kind, buying = order.order_type, order.side is Side.BUY
         if kind is OrderType.MARKET:
-            return self._slipped(bar.open, buying)
-        if kind is OrderType.LIMIT:
-            limit = order.limit_price
-            assert limit is not None
-            if buying:
-                if bar.open <= limit:
-                    return min(self._slipped(bar.open, True), limit)
-                return limit if bar.low <= limit else None
-            if bar.open >= limit:
-                return max(self._slipped(bar.open, False), limit)
-            return limit if bar.high >= limit else None
-        stop, target = order.stop_price, order.limit_price
-        if stop is not None:
-            if not intrabar and bar.open <= stop:
-                return self._slipped(bar.open, False)
-            if bar.low <= stop:
-                return self._slipped(stop, False)
-        if target is not None:
-            if not intrabar and bar.open >= target:
-                return bar.open
-            if bar.high >= target:
-                return target
-        return None
+            fill: Fill | None = market_fill(bar)
+        elif kind is OrderType.LIMIT:
+            assert order.limit_price is not None
+            fill = limit_fill(bar, buying, order.limit_price)
+        else:
+            fill = exit_fill(bar, buying, order.stop_price, order.limit_price, intrabar)
+        if fill is None:
+            return None
+        price, how = fill
+        # Slippage moves what fills at the market against the trader; a limit is never worse.
+        if how in (FillKind.MARKET, FillKind.STOP_GAP, FillKind.STOP):
+            return self._slipped(price, buying)
+        if how is FillKind.LIMIT_AT_OPEN:
+            slipped = self._slipped(price, buying)
+            assert order.limit_price is not None
+            return min(slipped, order.limit_price) if buying else max(slipped, order.limit_price)
+        return price
 
     def _slipped(self, price: Decimal, buying: bool) -> Decimal:
         if not self._slip:

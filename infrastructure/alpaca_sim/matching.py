@@ -23,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.bars import Bar
+from domain.fills import Fill, exit_fill, limit_fill, market_fill
 from infrastructure.alpaca_sim.orders import SimOrder
 
 Emit = Callable[[str, SimOrder, datetime, Mapping[str, Any]], None]
@@ -232,32 +233,18 @@ class Exchange:
 
 
 def fill_price(order: SimOrder, bar: Bar, intrabar: bool) -> Decimal | None:
-    """Replay's fill rules (no slippage: Alpaca charges no commission and we model none)."""
+    """Replay's fill rules (`domain.fills`), without slippage: Alpaca charges no commission and
+    we model none."""
     buying = order.side == "buy"
     if order.type == "market":
-        return bar.open
-    if order.order_class == "oco" or order.type == "stop":
-        stop, target = order.stop_price, order.limit_price if order.order_class == "oco" else None
-        if stop is not None:
-            if not intrabar and (bar.open <= stop if not buying else bar.open >= stop):
-                return bar.open
-            if bar.low <= stop if not buying else bar.high >= stop:
-                return stop
-        if target is not None:
-            if not intrabar and bar.open >= target:
-                return bar.open
-            if bar.high >= target:
-                return target
-        return None
-    limit = order.limit_price
-    assert limit is not None
-    if buying:
-        if bar.open <= limit:
-            return bar.open
-        return limit if bar.low <= limit else None
-    if bar.open >= limit:
-        return bar.open
-    return limit if bar.high >= limit else None
+        fill: Fill | None = market_fill(bar)
+    elif order.order_class == "oco" or order.type == "stop":
+        target = order.limit_price if order.order_class == "oco" else None
+        fill = exit_fill(bar, buying, order.stop_price, target, intrabar)
+    else:
+        assert order.limit_price is not None
+        fill = limit_fill(bar, buying, order.limit_price)
+    return None if fill is None else fill[0]
 
 
 def _price(value: Any) -> Decimal | None:
