@@ -11,8 +11,10 @@ rightly, put them in error).
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +36,7 @@ from infrastructure.bootstrap import build_application
 
 SAMPLE_BOTS = Path(__file__).resolve().parents[2] / "data" / "sample" / "bots"
 FIRST_DAY = date(2024, 11, 4)
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 SYMBOLS = "AAPL,MSFT,SPY"
 SPEED = 60
 
@@ -144,7 +147,14 @@ def _child(
         env=os.environ | (env or {}),
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
+
+
+def _die_with_parent() -> None:
+    """In the child before it runs: Linux sends it SIGTERM once `up` is gone, however `up` ended
+    (a SIGKILL gives `up` no chance to stop it), so no trader is left running unwatched."""
+    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _wait_up(base: str, sim: subprocess.Popen[bytes]) -> None:

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.servers import first_health, free_port, printed_token, up_banner
 
@@ -47,9 +46,8 @@ def test_up_replays_the_sample_prints_a_token_and_serves_the_api(tmp_path: Path)
         process.wait(timeout=20)
 
 
-def test_up_with_the_live_demo_trades_through_the_simulator_within_a_minute(tmp_path: Path) -> None:
-    """What `make run` runs: the simulator and the live trader start beside the API, the demo's
-    live bots fill orders within a minute, and stopping `up` stops both children."""
+def start_up_with_live_demo(tmp_path: Path) -> tuple[subprocess.Popen[str], str, str]:
+    """`openbell up --live-demo` (what `make run` runs) on a store in `tmp_path`, serving."""
     port = free_port()
     script = Path(sys.executable).parent / "openbell"
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
@@ -60,10 +58,39 @@ def test_up_with_the_live_demo_trades_through_the_simulator_within_a_minute(tmp_
         stderr=subprocess.STDOUT,
         text=True,
     )
+    token = printed_token(up_banner(process))
+    base = f"http://127.0.0.1:{port}"
+    assert first_health(base, 30).status_code == 200
+    return process, base, token
+
+
+def demo_simulator(tmp_path: Path) -> str:
+    """The simulator's URL, once the demo's log says the live trader trades through it."""
+    deadline = time.monotonic() + 15
+    while "openbell live: paper trading through" not in (
+        log := (tmp_path / "var" / "live-demo.log").read_text()
+    ):
+        assert time.monotonic() < deadline, f"the live trader did not start:\n{log}"
+        time.sleep(0.2)
+    return log.split("Uvicorn running on ", 1)[1].split()[0]
+
+
+def gone(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/admin/state", timeout=1)
+        except httpx.TransportError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_up_with_the_live_demo_trades_through_the_simulator_within_a_minute(tmp_path: Path) -> None:
+    """The simulator and the live trader start beside the API, the demo's live bots fill orders
+    within a minute, and a SIGTERM to `up` stops both children."""
+    process, base, token = start_up_with_live_demo(tmp_path)
     try:
-        token = printed_token(up_banner(process))
-        base = f"http://127.0.0.1:{port}"
-        assert first_health(base, 30).status_code == 200
         headers = {"Authorization": f"Bearer {token}"}
         deadline = time.monotonic() + 60
         while True:
@@ -82,8 +109,12 @@ def test_up_with_the_live_demo_trades_through_the_simulator_within_a_minute(tmp_
     finally:
         process.terminate()
         process.wait(timeout=30)
-    log = (tmp_path / "var" / "live-demo.log").read_text()
-    assert "openbell live: paper trading through http://127.0.0.1:" in log
-    simulator = log.split("Uvicorn running on ", 1)[1].split()[0]
-    with pytest.raises(httpx.TransportError):  # stopped with `up`
-        httpx.get(f"{simulator}/admin/state", timeout=2)
+    assert gone(demo_simulator(tmp_path), 2)  # stopped with `up`, before it exited
+
+
+def test_a_killed_up_leaves_no_simulator_or_trader_running(tmp_path: Path) -> None:
+    process, _, _ = start_up_with_live_demo(tmp_path)
+    simulator = demo_simulator(tmp_path)
+    process.kill()  # no chance to stop its children itself
+    process.wait(timeout=10)
+    assert gone(simulator, 15)
