@@ -14,7 +14,7 @@ from domain.bot import Bot, BotStatus
 from domain.calendar import NEW_YORK, Session, session_on, window_on
 from domain.orders import Intent, OrderRequest, OrderType, Side, client_order_id
 from domain.risk import CENT, Approved, check_entry, daily_loss_breach, protective_prices
-from domain.signals import BUY, SELL, VoteRule, decide
+from domain.signals import BUY, SELL, VoteRule, decide, decide_counts
 
 ONE_MINUTE = timedelta(minutes=1)
 ONE_DAY = timedelta(days=1)
@@ -160,12 +160,11 @@ class BotRunner:
         hub, symbol = self.hub, bar.symbol
         latest, previous, view = hub.latest[symbol], hub.previous[symbol], hub.views[symbol]
         votes = []
-        for rule in self.rules:
-            label = rule.label
+        for label, vote in self._voters:
             out = latest[label]
             if out is None:
                 return None  # still warming up: no decision without every indicator
-            votes.append(rule.vote(out, previous[label], view))
+            votes.append(vote(out, previous[label], view))
         return votes
 
     def _evaluate(self, bar: Bar, day: date) -> None:
@@ -184,19 +183,12 @@ class BotRunner:
                 buys += 1
             elif cast == SELL:
                 sells += 1
-        needed = self.bot.config.min_votes
-        if buys >= needed and buys > sells:
-            decision: Side | None = Side.BUY
-        elif sells >= needed and sells > buys:
-            decision = Side.SELL
-        else:
-            decision = None
+        decision = decide_counts(buys, sells, self.bot.config.min_votes)
         last_decision = self.last_decision
-        if decision is None or decision == last_decision.get(bar.symbol):
-            last_decision[bar.symbol] = decision
+        if decision is None or decision == last_decision.get(symbol):
+            last_decision[symbol] = decision
             return
-        last_decision[bar.symbol] = decision
-        view = self.hub.views[bar.symbol]
+        last_decision[symbol] = decision
         held = bar.symbol in self.bot.positions
         busy = any(o.intent is not Intent.PROTECT for o in self.bot.working_orders(bar.symbol))
         if busy or held != (decision is Side.SELL):
@@ -384,9 +376,6 @@ class BotRunner:
 
     def expire_stale_entries(self, symbol: str) -> None:
         """An entry that did not fill on the bar after its signal is withdrawn (limit IOC)."""
-        # Called on every bar with a working order (mostly a resting exit): one pass to find
-        # the entries, cancelled after it (a broker may report a cancel before returning).
-        orders = self.bot.orders.values()
-        entries = [o for o in orders if o.intent is Intent.ENTRY and o.symbol == symbol]
-        for order in entries:
-            self.broker.cancel(order.client_order_id)
+        for order in self.bot.working_orders(symbol):  # a list: a cancel may report at once
+            if order.intent is Intent.ENTRY:
+                self.broker.cancel(order.client_order_id)

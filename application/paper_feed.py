@@ -100,8 +100,8 @@ class PaperFeed:
         engine = TradingEngine(self._broker_for(clock), clock)
         # Watch first: a command stored while the bots load is then taken in again, harmlessly.
         watch = StoreWatch(self._app.recorder, BOT_TOPICS)
-        fed = 0  # how many bars the engine has processed: a joining bot learns those
-        roster = Roster(self._app, engine, lambda: self._bars[:fed])
+        # A joining bot learns the bars the engine has processed so far.
+        roster = Roster(self._app, engine, lambda: self._bars[: self.status().bars_fed])
         roster.load()
         state = FeedState.FINISHED
         for index, bar in enumerate(self._bars):
@@ -110,7 +110,6 @@ class PaperFeed:
                 break
             roster.sync(watch.changed())
             engine.on_bar(bar)
-            fed = index + 1
             watch.saved(self._save(roster))
             self._update(
                 bars_fed=index + 1, current_bar_time=bar.timestamp, bots=len(engine.runners)

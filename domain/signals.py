@@ -106,8 +106,11 @@ def _threshold(subject: str, value: float, low: float, high: float) -> str:
 
 def decide(votes: Sequence[int], min_votes: int) -> Side | None:
     """Combine votes: at least `min_votes` on one side and more than on the other side."""
-    buys = votes.count(BUY)
-    sells = votes.count(SELL)
+    return decide_counts(votes.count(BUY), votes.count(SELL), min_votes)
+
+
+def decide_counts(buys: int, sells: int, min_votes: int) -> Side | None:
+    """`decide` from the number of buy and sell votes (for a caller that counted as it voted)."""
     if buys >= min_votes and buys > sells:
         return Side.BUY
     if sells >= min_votes and sells > buys:
