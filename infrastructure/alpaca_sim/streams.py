@@ -221,7 +221,8 @@ def _encode_data(message: Any, binary: bool) -> bytes | str:
 
 def _encode_trading(message: Any, binary: bool) -> bytes:
     # orjson: a trade update is encoded for every order event (several per order in a burst).
-    return orjson.dumps(message, default=_json_default)
+    # Datetimes still go through `_json_default` ("...Z"), as with json before.
+    return orjson.dumps(message, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
 def _msgpack_default(value: Any) -> Any:
