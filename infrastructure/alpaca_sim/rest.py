@@ -237,6 +237,8 @@ def _admin_routes(app: FastAPI, sim: SimServer) -> None:
             "bar_requests": sim.bar_requests,
             "open_orders": len(sim.exchange.open),
             "stream_clients": {"data": len(sim.streams.data), "trading": len(sim.streams.trading)},
+            # The symbols whose bars some data stream client has subscribed to.
+            "bar_subscriptions": sorted({s for conn in sim.streams.data for s in conn.bars}),
             "faults": sim.faults.as_dict(),
         }
 

@@ -33,7 +33,9 @@ def feed(sim):
         backoff=0.01,
     )
     feed.start()
-    wait_for(lambda: sim.state()["stream_clients"]["data"], what="the data stream")
+    # Subscribed, not just connected: a fresh feed has no newest bar to backfill from, so bars
+    # published before its subscription reached the simulator would never arrive.
+    wait_for(lambda: sim.state()["bar_subscriptions"] == SYMBOLS, what="the subscription")
     yield feed
     feed.stop()
 
