@@ -15,6 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain.bars import Bar
+from domain.orders import OrderType
 
 
 class FillKind(StrEnum):
@@ -30,6 +31,31 @@ class FillKind(StrEnum):
 
 
 Fill = tuple[Decimal, FillKind]  # the price, and what it is
+
+_NEVER_LOW = Decimal("-Infinity")  # no bar's low is at or below it
+_NEVER_HIGH = Decimal("Infinity")  # no bar's high is at or above it
+
+
+def reach(
+    order_type: OrderType, buying: bool, limit: Decimal | None, stop: Decimal | None
+) -> tuple[Decimal, Decimal]:
+    """(low, high): an order can fill on a bar only if the bar's low is at or below `low` or
+    its high at or above `high`.
+
+    A bar opens between its low and high, so this covers the gap fills too. A broker that
+    checks a resting order on every bar needs these two comparisons, not the rules below.
+    """
+    if order_type is OrderType.MARKET:
+        return _NEVER_HIGH, _NEVER_HIGH  # every bar fills it
+    if order_type is OrderType.LIMIT:
+        assert limit is not None
+        return (limit, _NEVER_HIGH) if buying else (_NEVER_LOW, limit)
+    # An exit: selling, the stop is below the market and the take-profit above; buying, reversed.
+    low_leg, high_leg = (limit, stop) if buying else (stop, limit)
+    return (
+        _NEVER_LOW if low_leg is None else low_leg,
+        _NEVER_HIGH if high_leg is None else high_leg,
+    )
 
 
 def market_fill(bar: Bar) -> Fill:

@@ -13,11 +13,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from application.ports import BrokerUpdate, Clock, UpdateKind
 from domain.bars import Bar
-from domain.fills import Fill, FillKind, exit_fill, limit_fill, market_fill
+from domain.fills import Fill, FillKind, exit_fill, limit_fill, market_fill, reach
 from domain.orders import OrderRequest, OrderType, Side
 
 CENT = Decimal("0.01")
 BPS = Decimal("0.0001")
+
+Resting = tuple[OrderRequest, Decimal, Decimal]  # the order, and `reach` of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +36,8 @@ class SimulatedBroker:
         self.clock = clock
         self.costs = costs or SimulatorCosts()
         self._slip = self.costs.slippage_bps * BPS
-        self._resting: dict[str, list[OrderRequest]] = {}
+        # Per symbol: each resting order with the low and high a bar must reach to fill it.
+        self._resting: dict[str, list[Resting]] = {}
         self._bars: dict[str, Bar] = {}
         self._seen: set[str] = set()
         self._updates: list[BrokerUpdate] = []
@@ -56,7 +59,9 @@ class SimulatedBroker:
         self._emit(UpdateKind.ACCEPTED, request, broker_order_id=f"sim-{self._sequence:08d}")
         if request.order_type is OrderType.OCO and self._filled_in_current_bar(request, now):
             return
-        self._resting.setdefault(request.symbol, []).append(request)
+        buying = request.side is Side.BUY
+        low, high = reach(request.order_type, buying, request.limit_price, request.stop_price)
+        self._resting.setdefault(request.symbol, []).append((request, low, high))
 
     def _filled_in_current_bar(self, request: OrderRequest, now: datetime) -> bool:
         """An OCO sent at a bar's open (right after an entry fill) meets the rest of that bar."""
@@ -65,17 +70,25 @@ class SimulatedBroker:
 
     def cancel(self, client_order_id: str) -> None:
         for orders in self._resting.values():
-            for order in orders:
-                if order.client_order_id == client_order_id:
-                    orders.remove(order)
-                    self._emit(UpdateKind.CANCELED, order, reason="canceled by the bot")
+            for entry in orders:
+                if entry[0].client_order_id == client_order_id:
+                    orders.remove(entry)
+                    self._emit(UpdateKind.CANCELED, entry[0], reason="canceled by the bot")
                     return
 
     def observe(self, bar: Bar) -> None:
         self._bars[bar.symbol] = bar
         resting = self._resting.get(bar.symbol)
-        if resting:
-            self._resting[bar.symbol] = [o for o in resting if not self._try_fill(o, bar, False)]
+        if not resting:
+            return
+        # Most bars leave a resting stop and target untouched: two comparisons say so.
+        low, high = bar.low, bar.high
+        for _, reach_low, reach_high in resting:
+            if low <= reach_low or high >= reach_high:
+                break
+        else:
+            return
+        self._resting[bar.symbol] = [r for r in resting if not self._try_fill(r[0], bar, False)]
 
     def poll_updates(self) -> list[BrokerUpdate]:
         updates, self._updates = self._updates, []
