@@ -98,7 +98,7 @@ class TradingEngine:
         if updates := broker.poll_updates():
             self._dispatch(updates)
         for runner in runners:
-            if runner.bot.orders:
+            if runner.bot.working_entries:
                 runner.expire_stale_entries(bar.symbol)
         closed = opened + BAR_LENGTH
         clock.set(closed)

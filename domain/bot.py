@@ -82,6 +82,7 @@ class Bot(Aggregate):
         self.fees = Decimal(0)
         self.positions: dict[str, Position] = {}
         self.orders: dict[str, WorkingOrder] = {}
+        self.working_entries = 0  # orders in `orders` that are entries (checked on every bar)
         self.trade_day: date | None = None
         self.day_realized = Decimal(0)
         self.halted_on: date | None = None
@@ -320,6 +321,8 @@ class Bot(Aggregate):
                 reserved=self.reserved,
             )
             aggregate.reserved += self.reserved
+            if self.intent is Intent.ENTRY:
+                aggregate.working_entries += 1
 
     def submit_order(
         self, at: datetime, request: OrderRequest, intent: Intent, reserved: Decimal
@@ -391,6 +394,8 @@ class Bot(Aggregate):
     def _finish_order(self, client_order_id: str) -> None:
         order = self.orders.pop(client_order_id)
         self.reserved -= order.reserved
+        if order.intent is Intent.ENTRY:
+            self.working_entries -= 1
 
     # ---- fills and positions ---------------------------------------------------------------
 

@@ -136,6 +136,26 @@ def test_cancel_releases_the_whole_reservation():
     assert bot.orders == {}
 
 
+def test_working_entries_counts_entry_orders_until_they_fill_or_end():
+    bot = new_bot()
+    buy(bot, qty=5, coid="b1")
+    buy(bot, qty=5, coid="b2")
+    assert bot.working_entries == 2
+    bot.record_fill(T0, "b1", 5, Decimal("100"), Decimal(0))
+    bot.cancel_order(T0, "b2", "not filled")
+    assert bot.working_entries == 0
+    sell(bot, qty=5)  # an exit is not an entry
+    assert bot.working_entries == 0
+    buy(bot, qty=1, coid="b3")
+    bot.reject_order(T0, "b3", "no")
+    assert bot.working_entries == 0
+    buy(bot, qty=1, coid="b4")
+    rebuilt = None
+    for event in bot.collect_events():
+        rebuilt = event.mutate(rebuilt)
+    assert rebuilt.working_entries == 1
+
+
 def test_daily_pnl_counts_realised_today_and_unrealised_against_cost():
     bot = new_bot()
     buy(bot)
