@@ -168,21 +168,21 @@ class BotRunner:
         return votes
 
     def _evaluate(self, bar: Bar, day: date) -> None:
-        # `_votes` and `decide` in one loop: this runs on every bar of the window.
+        # The votes counted in one loop, without `_votes`' list: this runs on every bar of the
+        # window, and the rare bar that signals asks for the votes again to record them.
         hub, symbol = self.hub, bar.symbol
         latest, previous, view = hub.latest[symbol], hub.previous[symbol], hub.views[symbol]
-        votes = []
         buys = sells = 0
         for label, vote in self._voters:
             out = latest[label]
             if out is None:
                 return  # still warming up: no decision without every indicator
             cast = vote(out, previous[label], view)
-            votes.append(cast)
-            if cast == BUY:
-                buys += 1
-            elif cast == SELL:
-                sells += 1
+            if cast:
+                if cast == BUY:
+                    buys += 1
+                else:
+                    sells += 1
         decision = decide_counts(buys, sells, self.bot.config.min_votes)
         last_decision = self.last_decision
         if decision is None or decision == last_decision.get(symbol):
@@ -193,6 +193,8 @@ class BotRunner:
         busy = any(o.intent is not Intent.PROTECT for o in self.bot.working_orders(bar.symbol))
         if busy or held != (decision is Side.SELL):
             return
+        votes = self._votes(bar)
+        assert votes is not None  # every indicator has an output: it just voted
         self._record_signal(bar, decision, votes, view)
         if decision is Side.BUY:
             self._enter(bar, day)
