@@ -54,6 +54,9 @@ def _field_names(event_class: type) -> list[str]:
     return [f.name for f in dataclasses.fields(event_class)]
 
 
+_IN_ORDER: set[type] = set()  # event classes whose `_record` gave the fields in declared order
+
+
 _ALLOWED: dict[str, tuple[BotStatus, ...]] = {
     "start": (BotStatus.CREATED, BotStatus.STOPPED),
     "pause": (BotStatus.RUNNING,),
@@ -534,15 +537,22 @@ class Bot(Aggregate):
         The library's generic path copies the arguments, runs the dataclass `__init__` (one
         `object.__setattr__` per field) and re-checks the id and version it has just set;
         a replay records tens of thousands of events. The event built here is the same: its
-        fields in declared order, then applied and appended as `mutate` would.
+        fields in declared order, then applied and appended as `mutate` would. Each event
+        class is recorded by one method, so its field order is checked on its first event.
         """
         version = self._version + 1
-        state = {"originator_id": self._id, "originator_version": version, "timestamp": timestamp}
-        state.update(fields)
-        if timestamp is None or list(state) != _field_names(event_class):
-            # Arguments out of declared order, or none for the time: the library sorts it out.
-            self.trigger_event(event_class, timestamp=timestamp, **fields)
-            return
+        state = {
+            "originator_id": self._id,
+            "originator_version": version,
+            "timestamp": timestamp,
+            **fields,
+        }
+        if event_class not in _IN_ORDER:
+            if timestamp is None or list(state) != _field_names(event_class):
+                # Arguments out of declared order, or none for the time: the library sorts it out.
+                self.trigger_event(event_class, timestamp=timestamp, **fields)
+                return
+            _IN_ORDER.add(event_class)
         event = object.__new__(event_class)
         object.__setattr__(event, "__dict__", state)
         event.apply(self)

@@ -223,3 +223,43 @@ def test_sell_fills_carry_their_realised_pnl():
     fills = [e for e in bot._pending_events if isinstance(e, Bot.OrderFilled) and e.side == "sell"]
     assert [f.realized_pnl for f in fills] == [Decimal("38.6"), Decimal("-61.6")]  # cost 100.1 each
     assert sum(f.realized_pnl for f in fills) == bot.realized_pnl
+
+
+def test_every_event_is_built_as_the_librarys_constructor_builds_it():
+    """`Bot._record` skips the library's constructor: each event class, recorded here by the
+    one method that records it, must come out with its fields in declared order and equal to
+    the event the library would construct from the same values."""
+    bot = new_bot()
+    bot.change_config(config(capital=20000), T0)
+    bot.pause(T0)
+    bot.resume(T0)
+    bot.record_reconciliation(T0, "sim", {"b9": "not found"})
+    bot.record_signal(T0, "AAPL", T0, Side.BUY, Decimal("100"), {"close": Decimal(1)}, "r", {})
+    bot.pass_risk_check(T0, "AAPL", Side.BUY, 10, Decimal("100"), {"cash": "ok"})
+    bot.deny_order(T0, "AAPL", Side.BUY, "cash", Decimal(1), Decimal(2), "too much")
+    buy(bot, qty=10)
+    bot.accept_order(T0, "b1", "x1")
+    bot.record_fill(T0, "b1", 4, Decimal("100"), Decimal(0))
+    bot.record_fill(T0, "b1", 6, Decimal("100"), Decimal(0))
+    sell(bot, qty=10)
+    bot.record_fill(T0, "s1", 10, Decimal("90"), Decimal(0))
+    buy(bot, coid="b2")
+    bot.reject_order(T0, "b2", "no")
+    buy(bot, coid="b3")
+    bot.cancel_order(T0, "b3", "late")
+    bot.reach_daily_loss_limit(T0, DAY, Decimal(100), Decimal(-100))
+    bot.mark_errored(T0, "broken")
+    bot.stop(T0)
+    bot.archive(T0)
+    events = bot.collect_events()[1:]  # Created comes from the library's own path
+    recorded = {type(e).__name__ for e in events}
+    declared = {
+        name
+        for name, value in vars(Bot).items()
+        if isinstance(value, type) and issubclass(value, Bot.Event) and name != "Created"
+    }
+    assert recorded == declared - {"Event"}
+    for event in events:
+        built = type(event)(**event.__dict__)
+        assert list(event.__dict__) == list(built.__dict__), type(event).__name__
+        assert event == built
