@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from application.service import OpenbellApplication
 from infrastructure.settings import Settings, persistence_env
+from projections.db import prepare_sqlite_file
 
 
 def build_application(
@@ -15,6 +16,8 @@ def build_application(
     settings = settings or Settings()
     url = database_url or settings.database_url
     env = persistence_env(url, settings.database_password)
+    if "SQLITE_DBNAME" in env:
+        prepare_sqlite_file(env["SQLITE_DBNAME"])
     if cached_bots > 0:
         env |= {"AGGREGATE_CACHE_MAXSIZE": str(cached_bots), "AGGREGATE_CACHE_FASTFORWARD": "y"}
     return OpenbellApplication(env=env)

@@ -17,6 +17,26 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 Row = dict[str, Any]
 
+# Pages of a new SQLite file (event store and read models share it). 32 KiB rather than the
+# 4 KiB default: a replay's bulk insert writes an eighth as many WAL frames (bench/replay.py
+# stores 43k events in half the time), at ~0.05 ms more per small live commit.
+SQLITE_PAGE_SIZE = 32768
+
+
+def prepare_sqlite_file(path: str) -> None:
+    """Give a new SQLite file Openbell's page size and WAL mode before anything else opens
+    it: the page size of a file in WAL mode is fixed. An existing file is left as it is."""
+    file = Path(path)
+    if path == ":memory:" or (file.exists() and file.stat().st_size > 0):
+        return
+    file.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
+
 
 def _postgres_sql(sql: str) -> str:
     """The portable SQL with psycopg's placeholders (`?` -> `%s`)."""
@@ -67,8 +87,7 @@ class ReadModelDatabase:
             self._pool = ConnectionPool(conninfo, min_size=1, max_size=8, kwargs=options, open=True)
         else:
             path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
-            if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            prepare_sqlite_file(path)
             self._sqlite = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._sqlite.execute("PRAGMA journal_mode=WAL")
             self._sqlite.execute("PRAGMA busy_timeout=10000")
