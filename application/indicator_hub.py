@@ -58,9 +58,9 @@ class IndicatorHub:
         updates = self._updates.get(bar.symbol)
         if not updates:
             return
-        view = self.views[bar.symbol] = bar.floats or bar.as_floats()
+        symbol = bar.symbol
+        view = self.views[symbol] = bar.floats or bar.as_floats()
         _, high, low, close, volume = view
-        latest, previous = self.latest[bar.symbol], self.previous[bar.symbol]
-        for label, update in updates:
-            previous[label] = latest[label]
-            latest[label] = update(high, low, close, volume)
+        # This bar's outputs in a new dict; the one they replace becomes the previous outputs.
+        self.previous[symbol] = self.latest[symbol]
+        self.latest[symbol] = {label: update(high, low, close, volume) for label, update in updates}
