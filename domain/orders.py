@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 from uuid import UUID
 
 
@@ -32,9 +32,10 @@ class Intent(StrEnum):
     HALT = "halt"
 
 
-@dataclass(frozen=True, slots=True)
-class OrderRequest:
-    """What a bot asks its broker to do; the broker answers with fills keyed by client_order_id."""
+class OrderRequest(NamedTuple):
+    """What a bot asks its broker to do; the broker answers with fills keyed by client_order_id.
+
+    A NamedTuple (immutable, and ~4x faster to make than a frozen dataclass): one per order."""
 
     client_order_id: str
     symbol: str

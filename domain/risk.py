@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from typing import NamedTuple
 
 from domain.bot import Bot
 from domain.config import RiskRules
@@ -19,8 +20,9 @@ CENT = Decimal("0.01")
 FeeSchedule = Callable[[int, Decimal], Decimal]
 
 
-@dataclass(frozen=True, slots=True)
-class Approved:
+class Approved(NamedTuple):
+    """A sized entry that passed every check (a NamedTuple: made for every entry signal)."""
+
     qty: int
     limit_price: Decimal
     reserved: Decimal
