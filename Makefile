@@ -7,7 +7,7 @@ FIND_PYTHON := for p in $(PYTHON_CANDIDATES); do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	    command -v $$p; break; fi; done
 
-.PHONY: run run-offline test test-postgres lint bench clean ui
+.PHONY: run run-offline test test-postgres lint bench clean ui native
 
 $(VENV)/.installed: pyproject.toml
 	@base="$$($(FIND_PYTHON))"; \
@@ -17,6 +17,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
+
+# The indicator calculators compiled with mypyc (infrastructure/native.py) when one is missing
+# or older than its source; without a C compiler the same source runs interpreted, only slower.
+native: $(VENV)/.installed
+	@$(PY) -m infrastructure.native build --if-needed || \
+	  echo "warning: the indicators could not be compiled; they run interpreted (slower)" >&2
 
 # The dashboard (ui/): npm ci when the lock file changes, a build when a source changes.
 UI_SOURCES := $(shell find ui/src ui/index.html ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
@@ -34,19 +40,19 @@ ui: ui/dist/index.html
 
 # The sample replayed, a token, the API and dashboard, plus the Alpaca simulator at 60x and
 # `openbell live` trading sample bots on it (bots trade within a minute).
-run: $(VENV)/.installed ui/dist/index.html
+run: native ui/dist/index.html
 	$(VENV)/bin/openbell up --live-demo
 
 # make run without the simulator and live trader.
-run-offline: $(VENV)/.installed ui/dist/index.html
+run-offline: native ui/dist/index.html
 	$(VENV)/bin/openbell up
 
 # Vitest (the dashboard's hooks and formatting), then pytest (the browser test in tests/ui too).
-test: $(VENV)/.installed ui/dist/index.html
+test: native ui/dist/index.html
 	cd ui && npm test
 	$(VENV)/bin/pytest
 
-test-postgres: $(VENV)/.installed
+test-postgres: native
 	OPENBELL_TEST_POSTGRES_URL=$${OPENBELL_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 	  $(VENV)/bin/pytest -m postgres
 
@@ -55,8 +61,9 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-bench: $(VENV)/.installed
+bench: native
 	$(PY) bench/replay.py
 
 clean:
+	[ ! -x $(PY) ] || $(PY) -m infrastructure.native clean
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache ui/dist ui/node_modules

@@ -12,6 +12,18 @@ import pytest
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A compiled module older than its source would test the old code: refuse to start."""
+    from infrastructure.native import stale_modules
+
+    if stale := stale_modules():
+        pytest.exit(
+            f"compiled modules are older than their source ({', '.join(stale)}): "
+            "run `make native` (or `python -m infrastructure.native clean`)",
+            returncode=2,
+        )
+
+
 def _postgres_url() -> str:
     return os.environ.get("OPENBELL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 

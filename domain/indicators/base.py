@@ -36,18 +36,20 @@ class Calculator(Protocol):
 
 
 def check_period(name: str, value: int, minimum: int) -> int:
-    """`value` if it is an int within [minimum, MAX_PERIOD]; ValueError otherwise."""
+    """`value` if it is an int within [minimum, MAX_PERIOD]: TypeError for another type (as the
+    compiled calculators' own argument checks raise), ValueError outside the range."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise TypeError(f"{name} must be an integer, got {value!r}")
     if not minimum <= value <= MAX_PERIOD:
         raise ValueError(f"{name} must be between {minimum} and {MAX_PERIOD}, got {value}")
     return value
 
 
 def check_positive_float(name: str, value: float) -> float:
-    """`value` as a float if it is finite and > 0; ValueError otherwise."""
+    """`value` as a float if it is finite and > 0: TypeError for another type, ValueError
+    otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        raise TypeError(f"{name} must be a number, got {value!r}")
     result = float(value)
     if not (math.isfinite(result) and result > 0.0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")

@@ -18,6 +18,7 @@ from infrastructure.cli import (
     projections_commands,
     up_command,
 )
+from infrastructure.native import stale_modules
 from infrastructure.settings import InvalidDatabaseUrl
 
 USER_ERRORS = (
@@ -78,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if stale := stale_modules():
+        print(
+            f"openbell: warning: compiled {', '.join(stale)} is older than its source and runs "
+            "the old code; run `make native`",
+            file=sys.stderr,
+        )
     try:
         return int(args.handler(args) or 0)
     except USER_ERRORS as exc:

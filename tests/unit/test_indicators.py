@@ -238,13 +238,31 @@ def test_obv_starts_at_the_first_volume_and_follows_the_close_direction() -> Non
         lambda: Stoch(0, 3, 3),
         lambda: Stoch(14, 0, 3),
         lambda: Stoch(14, 3, 0),
-        lambda: SMA(14.0),  # type: ignore[arg-type]
-        lambda: RSI(True),
     ],
 )
 def test_invalid_parameters_raise_value_error(build: Any) -> None:
     with pytest.raises(ValueError):
         build()
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: SMA(14.0),  # type: ignore[arg-type]
+        lambda: BBands(20, "2"),  # type: ignore[arg-type]
+    ],
+)
+def test_parameters_of_the_wrong_type_raise_type_error(build: Any) -> None:
+    """Interpreted or compiled (mypyc checks argument types itself), the same exception."""
+    with pytest.raises(TypeError):
+        build()
+
+
+def test_a_boolean_period_is_refused() -> None:
+    # Interpreted, check_period refuses the bool; compiled, mypyc passes True on as the int 1,
+    # which is below every minimum period. (The factory refuses booleans before either.)
+    with pytest.raises((TypeError, ValueError)):
+        RSI(True)
 
 
 def test_macd_rejects_fast_not_below_slow_with_a_clear_message() -> None:
