@@ -21,7 +21,6 @@ from domain.orders import Intent, OrderRequest, OrderType, Side
 from domain.positions import Position, WorkingOrder
 
 NEW_YORK = ZoneInfo("America/New_York")
-_ZERO = Decimal(0)
 
 
 class BotStatus(StrEnum):
@@ -580,14 +579,14 @@ class Bot(Aggregate):
         return sum((p.cost for p in self.positions.values()), self.reserved)
 
     def equity(self, marks: dict[str, Decimal]) -> Decimal:
-        # Marked at every bar while a position is held: a plain loop, and the average price
-        # (a division) only for a symbol without a mark.
-        held = _ZERO
+        # Marked at every bar while a position is held: a plain loop onto the cash (exact sums,
+        # so the order does not matter), the average price (a division) only without a mark.
+        equity = self.cash
         for symbol, position in self.positions.items():
             if position.qty:
                 mark = marks.get(symbol)
-                held += (position.avg_price if mark is None else mark) * position.qty
-        return self.cash + held
+                equity += (position.avg_price if mark is None else mark) * position.qty
+        return equity
 
     def daily_pnl(self, day: date, marks: dict[str, Decimal]) -> Decimal:
         """Realised P&L booked today plus unrealised P&L of open positions against their cost."""
