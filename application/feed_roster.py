@@ -108,10 +108,11 @@ class Roster:
         self._learn(runner, self._registered_since(before))
 
     def _replace(self, runner: BotRunner, fresh: Bot) -> None:
-        old, before = runner.bot.config, self._labels(fresh.config.symbols)
+        old = runner.bot.config
         runner.bot = fresh
         if fresh.config == old:
             return
+        before = self._labels(fresh.config.symbols)  # before `configure` registers new ones
         runner.configure()
         if fresh.config.symbols != old.symbols:
             self.engine.reroute(runner)
