@@ -120,6 +120,14 @@ _EXPLAINERS: dict[str, Any] = {
     "Stopped": lambda e: f"stopped: {e.reason}",
     "Archived": lambda e: "archived (history kept)",
     "Errored": lambda e: f"error: {e.reason}",
+    "AlertRaised": lambda e: f"alert ({e.severity}): {e.message}",
+    "UnexpectedFillReported": lambda e: (
+        f"the broker filled {e.qty} @ {e.price} on {e.client_order_id}, which the bot's books "
+        f"cannot take: {e.reason}"
+    ),
+    "ExitDeferred": lambda e: (
+        f"exit [{e.intent}] of {e.symbol} waits until the broker ends {e.waiting_for}"
+    ),
     "Reconciled": lambda e: (
         f"reconciled with {e.broker}: "
         + ("; ".join(f"{k} {v}" for k, v in e.findings.items()) or "nothing to correct")

@@ -10,9 +10,10 @@ from application.equity import EquityTracker
 from application.indicator_hub import IndicatorHub
 from application.ports import Broker, BrokerUpdate, Clock, UpdateKind
 from domain.bars import Bar, BarFloats
-from domain.bot import Bot, BotStatus
+from domain.bot import Bot, BotStatus, UnknownOrder
 from domain.calendar import NEW_YORK, Session, session_on, window_on
 from domain.orders import Intent, OrderRequest, OrderType, Side, client_order_id
+from domain.positions import WorkingOrder
 from domain.risk import CENT, Approved, check_entry, daily_loss_breach, protective_prices
 from domain.signals import BUY, SELL, VoteRule, decide, decide_counts
 
@@ -151,6 +152,17 @@ class BotRunner:
         ):
             self._protect(symbol, at)
 
+    def resume_pending_exits(self) -> None:
+        """After a restart: exits that were waiting for the broker ask again for the orders they
+        wait on to be canceled (the request may never have left), or go now if none is left."""
+        bot = self.bot
+        for symbol, (intent, bar_time) in list(bot.pending_exits.items()):
+            working = bot.working_orders(symbol)
+            if not working:
+                self._send_exit(symbol, intent, bar_time)
+            for order in working:
+                self.broker.cancel(order.client_order_id)
+
     def _flatten_once(self, bar: Bar, day: date, intent: Intent, why: str) -> None:
         if (bar.symbol, day) not in self._flattened:
             self._flattened.add((bar.symbol, day))
@@ -190,7 +202,9 @@ class BotRunner:
             return
         last_decision[symbol] = decision
         held = bar.symbol in self.bot.positions
-        busy = any(o.intent is not Intent.PROTECT for o in self.bot.working_orders(bar.symbol))
+        busy = symbol in self.bot.pending_exits or any(
+            o.intent is not Intent.PROTECT for o in self.bot.working_orders(symbol)
+        )
         if busy or held != (decision is Side.SELL):
             return
         votes = self._votes(bar)
@@ -271,13 +285,19 @@ class BotRunner:
         self._send(request, Intent.ENTRY, verdict.reserved)
 
     def _exit(self, bar: Bar, intent: Intent, why: str = "") -> None:
-        """Sell the whole position at market; rule-driven exits record the rule as their signal."""
-        bot = self.bot
-        qty = bot.position_qty(bar.symbol)
+        """Sell the whole position at market; rule-driven exits record the rule as their signal.
+
+        The bot's own orders on the symbol (its resting stop-loss/take-profit, an entry) are
+        canceled first and the sell waits for the broker to say each of them ended: one that
+        filled meanwhile has sold (or bought) shares the exit must not sell again.
+        """
+        bot, symbol = self.bot, bar.symbol
+        if symbol in bot.pending_exits:
+            return  # already decided; waiting for the broker
         if intent is not Intent.EXIT:
             bot.record_signal(
                 self.clock.now(),
-                bar.symbol,
+                symbol,
                 bar.timestamp,
                 Side.SELL,
                 bar.close,
@@ -285,13 +305,26 @@ class BotRunner:
                 why,
                 {},
             )
-        for order in bot.working_orders(bar.symbol):
-            self.broker.cancel(order.client_order_id)
-        checks = {"exit": f"reduces exposure: sells all {qty} {bar.symbol} held"}
-        bot.pass_risk_check(self.clock.now(), bar.symbol, Side.SELL, qty, bar.close, checks)
+        working = [o.client_order_id for o in bot.working_orders(symbol)]
+        if not working:
+            self._send_exit(symbol, intent, bar.timestamp)
+            return
+        bot.defer_exit(self.clock.now(), symbol, intent, bar.timestamp, working)
+        for client_id in working:
+            self.broker.cancel(client_id)
+
+    def _send_exit(self, symbol: str, intent: Intent, bar_time: datetime) -> None:
+        """The exit decided at `bar_time`, for what the bot holds now (its orders have ended)."""
+        bot = self.bot
+        qty = bot.position_qty(symbol)
+        if not qty:
+            return
+        price = self.marks.get(symbol) or bot.positions[symbol].avg_price.quantize(CENT)
+        checks = {"exit": f"reduces exposure: sells all {qty} {symbol} held"}
+        bot.pass_risk_check(self.clock.now(), symbol, Side.SELL, qty, price, checks)
         request = OrderRequest(
-            client_order_id(bot.id, bar.symbol, bar.timestamp, intent),
-            bar.symbol,
+            client_order_id(bot.id, symbol, bar_time, intent),
+            symbol,
             Side.SELL,
             qty,
             OrderType.MARKET,
@@ -300,14 +333,15 @@ class BotRunner:
 
     def _flatten(self, bar: Bar, intent: Intent, why: str) -> None:
         bot = self.bot
-        for order in bot.working_orders(bar.symbol):
-            if order.intent is Intent.ENTRY:
-                self.broker.cancel(order.client_order_id)
         if bar.symbol in bot.positions and not any(
             o.side is Side.SELL and o.intent is not Intent.PROTECT
             for o in bot.working_orders(bar.symbol)
         ):
-            self._exit(bar, intent, why)
+            self._exit(bar, intent, why)  # cancels the entries too
+            return
+        for order in bot.working_orders(bar.symbol):
+            if order.intent is Intent.ENTRY:
+                self.broker.cancel(order.client_order_id)
 
     def _check_daily_loss(self, day: date) -> None:
         breach = daily_loss_breach(self.bot, day, self.marks)
@@ -329,21 +363,69 @@ class BotRunner:
         bot = self.bot
         order = bot.orders.get(update.client_order_id)
         if order is None:
+            if update.kind is UpdateKind.FILLED:
+                self._check_late_fill(update)
             return  # already finished: a duplicate or late update changes nothing
         if update.kind is UpdateKind.ACCEPTED:
             if not order.accepted:
                 bot.accept_order(update.at, update.client_order_id, update.broker_order_id)
-        elif update.kind is UpdateKind.FILLED:
+            return
+        if update.kind is UpdateKind.FILLED:
             bot.record_fill(update.at, update.client_order_id, update.qty, update.price, update.fee)
             self.equity.mark(bot.equity(self.marks))
-            if order.intent is Intent.ENTRY and order.remaining == 0:
-                self._protect(order.symbol, update.at)
+            if order.remaining:
+                return
         elif update.kind is UpdateKind.CANCELED:
             bot.cancel_order(update.at, update.client_order_id, update.reason)
-            if order.intent is Intent.ENTRY and order.symbol in bot.positions:
-                self._protect(order.symbol, update.at)
         else:
             bot.reject_order(update.at, update.client_order_id, update.reason)
+        self._order_ended(order, update.at)
+
+    def _check_late_fill(self, update: BrokerUpdate) -> None:
+        """A fill of an order that is not working: a late copy of fills already recorded (the
+        report of a broker seen afresh after a restart counts from zero), or news the bot's
+        books cannot take."""
+        cid = update.client_order_id
+        ended = self.bot.ended.get(cid)
+        if ended is None:
+            raise UnknownOrder(f"a fill of {update.qty} on {cid}, which the bot never had working")
+        if update.qty > ended:
+            raise UnknownOrder(f"a fill of {update.qty} on {cid}, which ended with {ended} filled")
+
+    def _order_ended(self, order: WorkingOrder, at: datetime) -> None:
+        """Send the exit that waited for this order, or protect what its entry bought."""
+        bot, symbol = self.bot, order.symbol
+        if bot.status is BotStatus.ERRORED:
+            return  # its books are in doubt: it sends nothing more
+        pending = bot.pending_exits.get(symbol)
+        if pending is not None:
+            if not bot.working_orders(symbol):
+                self._send_exit(symbol, *pending)
+        elif order.intent is Intent.ENTRY and symbol in bot.positions:
+            self._protect(symbol, at)
+
+    def fail(self, at: datetime, reason: str, update: BrokerUpdate | None = None) -> None:
+        """Something this bot's books cannot take: record it, stop this bot alone, withdraw its
+        entries. Its exits keep resting and their fills are still recorded (the engine routes
+        its broker updates, no bars)."""
+        bot = self.bot
+        if update is not None and update.kind is UpdateKind.FILLED:
+            bot.report_unexpected_fill(
+                at,
+                update.client_order_id,
+                update.broker_order_id,
+                update.qty,
+                update.price,
+                update.fee,
+                reason,
+            )
+        if bot.status is BotStatus.ERRORED:
+            return
+        bot.mark_errored(at, reason)
+        bot.raise_alert(at, "critical", f"bot {bot.config.name} stopped trading: {reason}")
+        for order in list(bot.orders.values()):
+            if order.intent is Intent.ENTRY:
+                self.broker.cancel(order.client_order_id)
 
     def _protect(self, symbol: str, at: datetime) -> None:
         """Rest a one-cancels-other stop-loss / take-profit exit for a newly opened position."""

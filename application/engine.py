@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from domain.calendar import Session, session_on
 from domain.orders import bot_hex_of
 
 NEW_YORK = ZoneInfo("America/New_York")
+log = logging.getLogger("openbell.engine")
 
 
 class SettableClock:
@@ -39,6 +41,7 @@ class TradingEngine:
         self.runners: dict[str, BotRunner] = {}
         self._by_symbol: dict[str, list[BotRunner]] = {}
         self._by_hex: dict[str, BotRunner] = {}
+        self._muted: set[BotRunner] = set()
         self._day = date.min  # a placeholder: no moment lies in the empty bounds below
         self._day_starts = self._day_ends = datetime.max.replace(tzinfo=UTC)
         # Where a bot's trading window comes from: the built-in calendar, or the broker's.
@@ -58,13 +61,25 @@ class TradingEngine:
         if runner is not None:
             self._by_hex.pop(runner.bot.id.hex, None)
             self._unroute(runner)
+            self._muted.discard(runner)
         return runner
 
     def reroute(self, runner: BotRunner) -> None:
-        """Route bars by the runner's current symbols (after its bot's config changed them)."""
+        """Route bars by the runner's current symbols (after its bot's config changed them, or
+        to a muted runner whose bot trades again)."""
         self._unroute(runner)
+        self._muted.discard(runner)
         for symbol in runner.bot.config.symbols:
             self._by_symbol.setdefault(symbol, []).append(runner)
+
+    def mute(self, runner: BotRunner) -> None:
+        """No more bars for the runner; its broker updates still reach it, so the fills and
+        endings of the orders its bot leaves at the broker are recorded."""
+        self._unroute(runner)
+        self._muted.add(runner)
+
+    def is_muted(self, runner: BotRunner) -> bool:
+        return runner in self._muted
 
     def _unroute(self, runner: BotRunner) -> None:
         for runners in self._by_symbol.values():
@@ -104,7 +119,10 @@ class TradingEngine:
         clock.set(closed)
         self.hub.update(bar)
         for runner in runners:
-            runner.on_bar(bar, day, closed)
+            try:
+                runner.on_bar(bar, day, closed)
+            except Exception as exc:  # one bot's failure stops that bot, never the others
+                self.fail(runner, f"{type(exc).__name__}: {exc} (on the {bar.symbol} bar)")
         if updates := broker.poll_updates():
             self._dispatch(updates)
 
@@ -147,9 +165,21 @@ class TradingEngine:
         while updates:
             for update in updates:
                 runner = self._runner_for(update.client_order_id)
-                if runner is not None:
+                if runner is None:
+                    continue
+                try:
                     runner.on_update(update)
+                except Exception as exc:  # a fact from the broker the bot cannot take
+                    reason = f"{type(exc).__name__}: {exc}"
+                    self.fail(runner, reason, update)
             updates = self.broker.poll_updates()
+
+    def fail(self, runner: BotRunner, reason: str, update: BrokerUpdate | None = None) -> None:
+        """Stop this one bot: it records why and gets no more bars; its broker updates still
+        reach it, so fills of the orders it leaves resting are recorded."""
+        log.error("bot %s (%s) errored: %s", runner.bot.id, runner.bot.config.name, reason)
+        runner.fail(self.clock.now(), reason, update)
+        self.mute(runner)
 
     def _runner_for(self, client_order_id: str) -> BotRunner | None:
         return self._by_hex.get(bot_hex_of(client_order_id))

@@ -110,6 +110,8 @@ class Roster:
     def _replace(self, runner: BotRunner, fresh: Bot) -> None:
         old = runner.bot.config
         runner.bot = fresh
+        if self.engine.is_muted(runner):  # it trades again
+            self.engine.reroute(runner)
         if fresh.config == old:
             return
         before = self._labels(fresh.config.symbols)  # before `configure` registers new ones

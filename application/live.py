@@ -34,9 +34,11 @@ from application.service import OpenbellApplication
 from application.store_watch import StoreWatch
 from domain.bars import Bar
 from domain.bot import Bot, BotStatus
+from domain.orders import Intent
 
 log = logging.getLogger("openbell.live")
 _ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
+_WATCHED = (BotStatus.ERRORED, BotStatus.STOPPED)
 WarmUp = Callable[[BotRunner, dict[str, set[str]]], None]  # a runner, its cold shared labels
 
 
@@ -59,10 +61,16 @@ class LiveRoster(Roster):
         self._warm_up, self._rewarm = warm_up, rewarm
 
     def load(self) -> None:
-        """The running and paused bots (of `only`, when given), reconciled together."""
+        """The running and paused bots (of `only`, when given), reconciled together; and the
+        errored or stopped ones that still have orders at the broker, watched (no bars) so the
+        fills of those orders are recorded."""
         for listing in self.app.list_bots():
-            if listing.status in _ACTIVE and (self.only is None or listing.id in self.only):
+            if self.only is not None and listing.id not in self.only:
+                continue
+            if listing.status in _ACTIVE:
                 self.engine.add_bot(self.app.get_bot(listing.id))
+            elif listing.status in _WATCHED and (bot := self.app.get_bot(listing.id)).orders:
+                self.engine.mute(self.engine.add_bot(bot))
         self._reconcile(list(self.engine.runners))
 
     def _join(self, bot: Bot) -> None:
@@ -87,8 +95,20 @@ class LiveRoster(Roster):
         errored = self.reconciler.run(runners, others, now, previous_open(self.market, now))
         for runner in errored:
             log.warning("bot %s: %s", runner.bot.id, runner.bot.status.value)
-            self.engine.remove_bot(str(runner.bot.id))
-            self._retired.append(runner.bot)
+            self.engine.mute(runner)
+
+    def _drop(self, fresh: Bot, why: str) -> None:
+        """A bot stopped, errored or archived by a command: its orders are canceled at the
+        broker and the runner stays muted until they end, so a fill that beats the cancel is
+        recorded like any other (never a cancel recorded before the broker confirms it)."""
+        runner = self.engine.runners[str(fresh.id)]
+        runner.bot = fresh
+        errored = fresh.status is BotStatus.ERRORED  # its exits keep protecting what it holds
+        for order in list(fresh.orders.values()):
+            if not errored or order.intent is Intent.ENTRY:
+                self.engine.broker.cancel(order.client_order_id)
+        self.engine.mute(runner)
+        log.info("live: bot %s leaves (%s); its orders are canceled and watched", fresh.id, why)
 
     def _holders(self) -> list[Bot]:
         """Stored bots that hold positions but do not trade here (they may share the account)."""

@@ -58,7 +58,7 @@ class WarmUps:
 
     def start(self, now: datetime) -> None:
         """Subscribe every trading bot's symbols, warm them up, then settle every bot."""
-        runners = list(self.engine.runners.values())
+        runners = [r for r in self.engine.runners.values() if not self.engine.is_muted(r)]
         symbols = {s for r in runners for s in r.bot.config.symbols}
         if symbols:
             self._subscribe(symbols, previous_open(self.market, now))
@@ -107,6 +107,8 @@ class WarmUps:
         """After a warm-up: flatten windows that ended meanwhile, then protect what is held."""
         self.engine.clock.set(now)  # warming moved it back to the history's last bar
         for runner in runners:
+            if runner.bot.status in (BotStatus.RUNNING, BotStatus.PAUSED):
+                runner.resume_pending_exits()
             for symbol in runner.bot.config.symbols:
                 if (bar := self.last.get(symbol)) is not None:
                     runner.flatten_if_window_passed(bar, now)

@@ -48,6 +48,10 @@ class InsufficientCash(Exception):
     """An order whose reservation exceeds the cash the bot has left."""
 
 
+class Oversell(Exception):
+    """A sell that, with the bot's sells already working, would sell more than it holds."""
+
+
 @cache
 def _field_names(event_class: type) -> list[str]:
     return [f.name for f in dataclasses.fields(event_class)]
@@ -89,6 +93,10 @@ class Bot(Aggregate):
         self.day_realized = Decimal(0)
         self.halted_on: date | None = None
         self.trades = 0
+        # Per symbol: an exit decided while the bot's own orders there still work (why, bar).
+        self.pending_exits: dict[str, tuple[Intent, datetime]] = {}
+        # Shares filled on each order when it ended: a late report of those fills is no news.
+        self.ended: dict[str, int] = {}
 
     @classmethod
     def create(cls, bot_id: UUID, config: BotConfig, at: datetime) -> Bot:
@@ -175,6 +183,49 @@ class Bot(Aggregate):
 
     def mark_errored(self, at: datetime, reason: str) -> None:
         self._record(self.Errored, timestamp=at, reason=reason)
+
+    class AlertRaised(Event):
+        """Something an operator must look at (the bot stopped trading, or the account and the
+        bots disagree); notifications are sent from these."""
+
+        severity: str
+        message: str
+
+    def raise_alert(self, at: datetime, severity: str, message: str) -> None:
+        self._record(self.AlertRaised, timestamp=at, severity=severity, message=message)
+
+    class UnexpectedFillReported(Event):
+        """The broker filled an order of this bot in a way its books cannot take (an order it
+        had finished, more than the order's quantity, or a sell beyond its position). A fact
+        from the broker, kept as reported; the bot's positions are left as its own fills say."""
+
+        client_order_id: str
+        broker_order_id: str
+        qty: int
+        price: Decimal
+        fee: Decimal
+        reason: str
+
+    def report_unexpected_fill(
+        self,
+        at: datetime,
+        client_order_id: str,
+        broker_order_id: str,
+        qty: int,
+        price: Decimal,
+        fee: Decimal,
+        reason: str,
+    ) -> None:
+        self._record(
+            self.UnexpectedFillReported,
+            timestamp=at,
+            client_order_id=client_order_id,
+            broker_order_id=broker_order_id,
+            qty=qty,
+            price=price,
+            fee=fee,
+            reason=reason,
+        )
 
     class Reconciled(Event):
         """What a start-up check against the broker found: per order or symbol, in words.
@@ -297,6 +348,32 @@ class Bot(Aggregate):
         """Halted for the rest of the session in which the daily loss limit was reached."""
         return self.halted_on == day
 
+    class ExitDeferred(Event):
+        """An exit decided while the bot's own orders on the symbol still work (a resting
+        stop-loss/take-profit, an entry): they are canceled first, and the exit is sent for what
+        is still held only once the broker has said each of them ended, so a protective order
+        that fills meanwhile never leaves a second sell behind it."""
+
+        symbol: str
+        intent: Intent
+        bar_time: datetime
+        waiting_for: str  # the client order ids, comma-separated
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.pending_exits[self.symbol] = (self.intent, self.bar_time)
+
+    def defer_exit(
+        self, at: datetime, symbol: str, intent: Intent, bar_time: datetime, waiting_for: list[str]
+    ) -> None:
+        self._record(
+            self.ExitDeferred,
+            timestamp=at,
+            symbol=symbol,
+            intent=intent,
+            bar_time=bar_time,
+            waiting_for=",".join(waiting_for),
+        )
+
     # ---- orders ----------------------------------------------------------------------------
 
     class OrderSubmitted(Event):
@@ -325,12 +402,16 @@ class Bot(Aggregate):
             aggregate.reserved += self.reserved
             if self.intent is Intent.ENTRY:
                 aggregate.working_entries += 1
+            elif self.intent is not Intent.PROTECT:
+                aggregate.pending_exits.pop(self.symbol, None)  # the deferred exit is sent
 
     def submit_order(
         self, at: datetime, request: OrderRequest, intent: Intent, reserved: Decimal
     ) -> None:
         if reserved > self.available_cash:
             raise InsufficientCash(f"reserving {reserved} with {self.available_cash} available")
+        if request.side is Side.SELL:
+            self._check_sell(request.symbol, request.qty)
         self._record(
             self.OrderSubmitted,
             timestamp=at,
@@ -387,6 +468,13 @@ class Bot(Aggregate):
             self.OrderCanceled, timestamp=at, client_order_id=client_order_id, reason=reason
         )
 
+    def _check_sell(self, symbol: str, qty: int) -> None:
+        held, selling = self.position_qty(symbol), self.selling(symbol)
+        if qty + selling > held:
+            raise Oversell(
+                f"selling {qty} {symbol} with {selling} already in sell orders and {held} held"
+            )
+
     def _working(self, client_order_id: str) -> WorkingOrder:
         try:
             return self.orders[client_order_id]
@@ -395,6 +483,7 @@ class Bot(Aggregate):
 
     def _finish_order(self, client_order_id: str) -> None:
         order = self.orders.pop(client_order_id)
+        self.ended[client_order_id] = order.filled_qty
         self.reserved -= order.reserved
         if order.intent is Intent.ENTRY:
             self.working_entries -= 1
@@ -433,6 +522,7 @@ class Bot(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             del aggregate.positions[self.symbol]
+            aggregate.pending_exits.pop(self.symbol, None)  # nothing is left to exit
 
     def record_fill(
         self, at: datetime, client_order_id: str, qty: int, price: Decimal, fee: Decimal
@@ -599,3 +689,10 @@ class Bot(Aggregate):
 
     def working_orders(self, symbol: str) -> list[WorkingOrder]:
         return [o for o in self.orders.values() if o.symbol == symbol]
+
+    def selling(self, symbol: str) -> int:
+        """Shares of `symbol` in the bot's working sell orders, not yet filled (an OCO's two
+        legs sell the same shares: counted once)."""
+        return sum(
+            o.remaining for o in self.orders.values() if o.symbol == symbol and o.side is Side.SELL
+        )

@@ -10,6 +10,7 @@ from domain.bot import (
     BotStatusConflict,
     InsufficientCash,
     InvalidFill,
+    Oversell,
     UnknownOrder,
 )
 from domain.orders import Intent, OrderRequest, OrderType, Side
@@ -117,9 +118,29 @@ def test_selling_more_than_held_is_refused():
     bot = new_bot()
     buy(bot, qty=5)
     bot.record_fill(T0, "b1", 5, Decimal("100"), Decimal(0))
-    sell(bot, qty=6)
-    with pytest.raises(InvalidFill, match="exceeds the position"):
-        bot.record_fill(T0, "s1", 6, Decimal("100"), Decimal(0))
+    with pytest.raises(Oversell, match="selling 6 AAPL with 0 already in sell orders and 5 held"):
+        sell(bot, qty=6)
+    assert "s1" not in bot.orders
+
+
+def test_a_sell_beyond_what_working_sells_leave_is_refused():
+    bot = new_bot()
+    buy(bot, qty=5)
+    bot.record_fill(T0, "b1", 5, Decimal("100"), Decimal(0))
+    sell(bot, qty=5)  # e.g. the resting stop-loss/take-profit
+    with pytest.raises(Oversell, match="5 already in sell orders and 5 held"):
+        sell(bot, qty=5, coid="s2")
+
+
+def test_a_fill_beyond_what_the_order_has_left_is_refused():
+    bot = new_bot()
+    buy(bot, qty=5)
+    bot.record_fill(T0, "b1", 5, Decimal("100"), Decimal(0))
+    sell(bot, qty=5)
+    bot.record_fill(T0, "s1", 3, Decimal("100"), Decimal(0))
+    with pytest.raises(InvalidFill, match="fill of 3 exceeds the 2 remaining"):
+        bot.record_fill(T0, "s1", 3, Decimal("100"), Decimal(0))
+    assert bot.position_qty("AAPL") == 2
 
 
 def test_reserving_more_than_available_cash_is_refused():
@@ -248,7 +269,10 @@ def test_every_event_is_built_as_the_librarys_constructor_builds_it():
     buy(bot, coid="b3")
     bot.cancel_order(T0, "b3", "late")
     bot.reach_daily_loss_limit(T0, DAY, Decimal(100), Decimal(-100))
+    bot.defer_exit(T0, "AAPL", Intent.EXIT, T0, ["b9"])
+    bot.report_unexpected_fill(T0, "b9", "x9", 3, Decimal("99"), Decimal(0), "not working")
     bot.mark_errored(T0, "broken")
+    bot.raise_alert(T0, "critical", "stopped trading")
     bot.stop(T0)
     bot.archive(T0)
     events = bot.collect_events()[1:]  # Created comes from the library's own path
