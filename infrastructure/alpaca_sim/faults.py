@@ -18,6 +18,9 @@ class Faults:
     delay_ms: int = 0  # added before every request is handled
     delay_fills_ms: int = 0  # fill trade_updates leave this much later
     reject_orders: int = 0  # accepted, then rejected (a trade_update "rejected")
+    # DELETE /v2/orders/{id}: the order fills as the cancel arrives (`pricing.race_price`), and
+    # the cancel is refused as for any filled order (422)
+    fill_on_cancel: int = 0
     block_streams: bool = False  # refuse new WebSocket connections (an outage)
     only: str = "/v2/"  # path prefix the HTTP faults apply to, e.g. "/v2/orders"
 

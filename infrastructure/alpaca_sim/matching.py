@@ -1,10 +1,20 @@
 """The simulator's exchange: one account, its orders and positions, matched against bars.
 
-Fill rules are replay's (`infrastructure/sim_broker.py`), so a session traded through the
-server fills like its replay: an order meets the bar in progress when it arrives and then each
-new bar at its open; market orders fill at that bar's open; limits at the open when marketable,
-else at the limit if the bar trades through it; one-cancels-other exits check the stop first (a
-gap through it fills at the open), and an OCO arriving in a bar meets the rest of that bar.
+Fill rules are replay's (`infrastructure/sim_broker.py`, `pricing.fill_price`), so a session
+traded through the server fills like its replay. An order meets only prices after it arrives: the
+bar in progress when it arrives, then each new bar from its open. Bars are all the simulator
+knows of prices, so "after it arrives" reads as follows: a market or limit order arriving mid-bar
+meets that bar whole (its open included: the minute's trades are not ordered), as replay fills an
+order sent on a bar at that bar's open; an OCO arriving mid-bar meets the rest of that bar (all
+but its open: it is sent right after its entry filled at that open), then each new bar from its
+open. Market orders fill at the open; limits at the open when marketable, else at the limit if
+the bar trades through it; an OCO checks its stop-loss leg first (a gap through it fills at the
+open).
+
+An OCO is a group (see `orders`): when its stop-loss leg fills, the parent (the take-profit) is
+canceled first and then the leg fills, with trade updates "canceled" (parent) and "fill" (leg);
+when the take-profit fills, the parent's "fill" is followed by the leg's "canceled". A cancel or
+expiry of either ends both, with an update for each.
 
 Outside regular hours, as at Alpaca, an order is taken but not routed (status and trade update
 "accepted"); at the next session's first minute it is routed ("new") and meets that bar's open,
@@ -18,24 +28,17 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from domain.bars import Bar
-from domain.fills import Fill, exit_fill, limit_fill, market_fill
+from infrastructure.alpaca_sim.order_requests import OrderError, parse_order
 from infrastructure.alpaca_sim.orders import SimOrder
+from infrastructure.alpaca_sim.pricing import fill_price, race_price
 
 Emit = Callable[[str, SimOrder, datetime, Mapping[str, Any]], None]
 MarketOpen = Callable[[datetime], bool]
-
-
-class OrderError(Exception):
-    """A request Alpaca would refuse: HTTP status, Alpaca's error code and message."""
-
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 @dataclass(slots=True)
@@ -62,8 +65,9 @@ class Exchange:
         self._symbols, self._emit, self._market_open = set(symbols), emit, market_open
         self._rng = random.Random(seed)
         self.cash = cash
-        self.orders: dict[UUID, SimOrder] = {}
-        self.by_client: dict[str, SimOrder] = {}
+        self.orders: dict[UUID, SimOrder] = {}  # simple orders and OCO parents
+        self.legs: dict[UUID, SimOrder] = {}  # OCO legs, found by id but listed under parents
+        self.by_client: dict[str, SimOrder] = {}  # both
         self.open: dict[UUID, SimOrder] = {}  # the open ones, so matching skips the rest
         # The open ones again, by symbol and the buys: a check or a bar looks only at its own.
         self._open_by_symbol: dict[str, dict[UUID, SimOrder]] = {}
@@ -79,19 +83,25 @@ class Exchange:
 
     # ---- requests --------------------------------------------------------------------------
 
+    def find(self, order_id: UUID) -> SimOrder | None:
+        return self.orders.get(order_id) or self.legs.get(order_id)
+
     def submit(self, body: Mapping[str, Any], now: datetime) -> SimOrder:
-        order = self._parse(body, now)
-        if order.client_order_id in self.by_client:
+        order = parse_order(body, now, self._symbols, self.new_id)
+        if any(o.client_order_id in self.by_client for o in order.group):
             raise OrderError(422, 40010001, "client_order_id must be unique")
         self._check_funds(order)
         self.orders[order.id] = self.by_client[order.client_order_id] = order
+        for leg in order.legs:
+            self.legs[leg.id] = self.by_client[leg.client_order_id] = leg
         self._opened(order)
         routed = self._market_open(now)
         order.status = "new" if routed else "accepted"
         self._emit(order.status, order, now, {})
         if self.reject_next > 0:
             self.reject_next -= 1
-            order.status, order.failed_at, order.updated_at = "rejected", now, now
+            for member in order.group:
+                member.status, member.failed_at, member.updated_at = "rejected", now, now
             self._closed(order)
             self._emit("rejected", order, now, {})
             return order
@@ -105,16 +115,32 @@ class Exchange:
         return order
 
     def cancel(self, order: SimOrder, now: datetime, event: str = "canceled") -> None:
-        if not order.is_open:
+        """Cancel (or expire) an order; a leg's or a parent's cancel ends its whole group."""
+        group = order.parent or order
+        if group.id not in self.open:
             raise OrderError(422, 42210000, f"order is {order.status} and cannot be canceled")
-        order.status, order.updated_at = event, now
-        self._closed(order)
-        self.queued.pop(order.id, None)
-        if event == "expired":
-            order.expired_at = now
-        else:
-            order.canceled_at = now
-        self._emit(event, order, now, {})
+        self._closed(group)
+        self.queued.pop(group.id, None)
+        for member in group.group:
+            if member.is_open:
+                self._end(member, event, now)
+
+    def fill_now(self, order: SimOrder, now: datetime) -> bool:
+        """The `fill_on_cancel` fault: the order (its group) fills as its cancel arrives.
+
+        Priced by `pricing.race_price`; an order not routed (taken while the market was closed)
+        or without any price known does not fill.
+        """
+        group = order.parent or order
+        if group.id not in self.open or group.id in self.queued:
+            return False
+        bar = self._current.get(group.symbol)
+        in_progress = bar if bar is not None and bar.timestamp <= now < bar.closed_at else None
+        execution = race_price(group, in_progress, self.marks.get(group.symbol))
+        if execution is None:
+            return False
+        self._execute(group, *execution, at=now)
+        return True
 
     # ---- the market ------------------------------------------------------------------------
 
@@ -148,9 +174,32 @@ class Exchange:
     # ---- internals -------------------------------------------------------------------------
 
     def _try_fill(self, order: SimOrder, bar: Bar, intrabar: bool, at: datetime) -> None:
-        price = fill_price(order, bar, intrabar)
-        if price is None:
-            return
+        execution = fill_price(order, bar, intrabar)
+        if execution is not None:
+            self._execute(order, *execution, at=at)
+
+    def _execute(self, group: SimOrder, price: Decimal, member: SimOrder, at: datetime) -> None:
+        """`member` of `group` fills whole at `price`; the group's other orders are canceled."""
+        self._closed(group)
+        others = [o for o in group.group if o is not member and o.is_open]
+        if member is not group:  # a stop leg triggered: the take-profit goes first
+            member.status = "new"
+            for other in others:
+                self._end(other, "canceled", at)
+        self._fill(member, price, at)
+        if member is group:
+            for other in others:
+                self._end(other, "canceled", at)
+
+    def _end(self, order: SimOrder, event: str, at: datetime) -> None:
+        order.status, order.updated_at = event, at
+        if event == "expired":
+            order.expired_at = at
+        else:
+            order.canceled_at = at
+        self._emit(event, order, at, {})
+
+    def _fill(self, order: SimOrder, price: Decimal, at: datetime) -> None:
         qty = order.qty - order.filled_qty
         held = self.positions.setdefault(order.symbol, Holding())
         if order.side == "buy":
@@ -165,41 +214,7 @@ class Exchange:
             del self.positions[order.symbol]
         order.filled_qty, order.filled_avg_price = order.qty, price
         order.status, order.filled_at, order.updated_at = "filled", at, at
-        self._closed(order)
         self._emit("fill", order, at, {"price": price, "qty": qty, "position_qty": held.qty})
-
-    def _parse(self, body: Mapping[str, Any], now: datetime) -> SimOrder:
-        try:
-            symbol, side = str(body["symbol"]).upper(), str(body["side"])
-            qty = Decimal(str(body["qty"]))
-            kind, tif = str(body.get("type", "market")), str(body.get("time_in_force", "day"))
-        except (KeyError, InvalidOperation) as exc:
-            raise OrderError(422, 40010001, f"invalid order: {exc}") from None
-        if symbol not in self._symbols:
-            raise OrderError(422, 40010001, f"asset {symbol} not found")
-        if side not in ("buy", "sell") or kind not in ("market", "limit", "stop"):
-            raise OrderError(422, 40010001, f"unsupported side {side!r} or type {kind!r}")
-        if qty <= 0 or qty != qty.to_integral_value():
-            raise OrderError(422, 40010001, "qty must be a positive whole number")
-        order_class = str(body.get("order_class") or "simple")
-        limit, stop = _price(body.get("limit_price")), _price(body.get("stop_price"))
-        if order_class == "oco":
-            limit = _price((body.get("take_profit") or {}).get("limit_price")) or limit
-            stop = _price((body.get("stop_loss") or {}).get("stop_price"))
-            if limit is None or stop is None:
-                raise OrderError(422, 40010001, "oco orders need take_profit and stop_loss")
-        elif order_class != "simple":
-            raise OrderError(422, 40010001, f"order_class {order_class} is not simulated")
-        if (kind == "limit" and limit is None) or (kind == "stop" and stop is None):
-            raise OrderError(422, 40010001, f"{kind} orders need a {kind}_price")
-        client_id = str(body.get("client_order_id") or self.new_id())
-        if len(client_id) > 128:
-            raise OrderError(422, 40010001, "client_order_id must be at most 128 characters")
-        return SimOrder(
-            self.new_id(), client_id, symbol, side, int(qty), kind, tif, now,
-            limit_price=limit, stop_price=stop, order_class=order_class,
-            leg_id=self.new_id() if order_class == "oco" else None,
-        )  # fmt: skip
 
     def _opened(self, order: SimOrder) -> None:
         self.open[order.id] = order
@@ -230,27 +245,3 @@ class Exchange:
         )
         if price * order.qty > self.cash - reserved:
             raise OrderError(403, 40310000, "insufficient buying power")
-
-
-def fill_price(order: SimOrder, bar: Bar, intrabar: bool) -> Decimal | None:
-    """Replay's fill rules (`domain.fills`), without slippage: Alpaca charges no commission and
-    we model none."""
-    buying = order.side == "buy"
-    if order.type == "market":
-        fill: Fill | None = market_fill(bar)
-    elif order.order_class == "oco" or order.type == "stop":
-        target = order.limit_price if order.order_class == "oco" else None
-        fill = exit_fill(bar, buying, order.stop_price, target, intrabar)
-    else:
-        assert order.limit_price is not None
-        fill = limit_fill(bar, buying, order.limit_price)
-    return None if fill is None else fill[0]
-
-
-def _price(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise OrderError(422, 40010001, f"invalid price {value!r}") from None

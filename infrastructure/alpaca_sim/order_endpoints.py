@@ -18,7 +18,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from infrastructure.alpaca_sim.guard import answer, respond
-from infrastructure.alpaca_sim.matching import OrderError
+from infrastructure.alpaca_sim.order_requests import OrderError
 from infrastructure.alpaca_sim.orders import SimOrder
 from infrastructure.alpaca_sim.server import SimServer
 
@@ -76,15 +76,19 @@ class OrderEndpoints:
         order = self._find(scope)
         if order is None:
             return await answer(send, 404, 40410000, "order not found")
+        self.sim.catch_up()  # the minute the clock is in has opened: fills see its bar
+        now = self.sim.clock.now()
+        if self.sim.faults.take("fill_on_cancel"):
+            self.sim.exchange.fill_now(order, now)  # then refused, as Alpaca refuses a filled one
         try:
-            self.sim.exchange.cancel(order, self.sim.clock.now())
+            self.sim.exchange.cancel(order, now)
         except OrderError as exc:
             return await answer(send, exc.status, exc.code, exc.message)
         await respond(send, 204)
 
     def _find(self, scope: Scope) -> SimOrder | None:
         try:
-            return self.sim.exchange.orders.get(UUID(scope["path"][len(ORDERS) + 1 :]))
+            return self.sim.exchange.find(UUID(scope["path"][len(ORDERS) + 1 :]))
         except ValueError:
             return None
 

@@ -1,4 +1,12 @@
-"""Orders as the simulator keeps them, and their Alpaca JSON shape."""
+"""Orders as the simulator keeps them, and their Alpaca JSON shape.
+
+An OCO is a group, as at Alpaca: the parent is the take-profit limit and carries the bot's
+client_order_id; its one leg is the stop-loss, a stop order of its own with its own id and a
+client_order_id the simulator generates (a UUID, as Alpaca gives legs; never derived from the
+parent's, so nothing can rely on a naming rule). The leg waits "held" while the parent rests.
+Exactly one of the two fills; the other is canceled. The parent's JSON nests the leg under
+`legs`; a trade update about the leg carries the leg's own JSON.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +18,7 @@ from typing import Any
 from uuid import UUID, uuid5
 
 NAMESPACE = UUID("6f1c55a2-8c54-4d1e-9d5e-2b4f0d1f7a11")
-OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "pending_new"})
+OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "pending_new", "held"})
 
 
 @cache
@@ -20,7 +28,7 @@ def asset_id(symbol: str) -> UUID:
 
 @dataclass(slots=True)
 class SimOrder:
-    """One order; `order_class` "oco" carries a take-profit limit and a stop-loss leg."""
+    """One order; an "oco" parent (the take-profit limit) holds its stop-loss leg in `legs`."""
 
     id: UUID
     client_order_id: str
@@ -41,7 +49,8 @@ class SimOrder:
     canceled_at: datetime | None = None
     expired_at: datetime | None = None
     failed_at: datetime | None = None
-    leg_id: UUID | None = None
+    legs: list[SimOrder] = field(default_factory=list, repr=False)
+    parent: SimOrder | None = field(default=None, repr=False)
     # The market moment it was matched against first (an OCO then meets the rest of that bar).
     placed_in: datetime | None = field(default=None, repr=False)
 
@@ -49,24 +58,15 @@ class SimOrder:
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def group(self) -> list[SimOrder]:
+        """The orders that live and end together: a parent and its legs."""
+        return [self, *self.legs]
+
     def to_json(self) -> dict[str, Any]:
-        updated = self.updated_at or self.created_at
-        body = _base(self, updated)
-        if self.order_class == "oco":
-            body["order_class"] = "oco"
-            leg = _base(self, updated)
-            leg.update(
-                id=str(self.leg_id),
-                client_order_id=f"{self.client_order_id}-stop",
-                type="stop",
-                order_type="stop",
-                limit_price=None,
-                stop_price=_text(self.stop_price),
-                order_class="oco",
-                status=self.status if not self.is_open else "held",
-            )
-            body["legs"] = [leg]
-            body["stop_price"] = None
+        body = _base(self, self.updated_at or self.created_at)
+        if self.legs:
+            body["legs"] = [leg.to_json() for leg in self.legs]
         return body
 
 
