@@ -354,7 +354,13 @@ class BotRunner:
                 self.broker.cancel(order.client_order_id)
 
     def _send(self, request: OrderRequest, intent: Intent, reserved: Decimal) -> None:
-        self.bot.submit_order(self.clock.now(), request, intent, reserved)
+        bot = self.bot
+        if request.client_order_id in bot.ended:
+            # The same decision taken again after its order ended (a window-end flatten after
+            # a restart, once its first order was refused): a new id, so that no client order
+            # id is ever submitted twice and the broker's answer is about this attempt.
+            request = request._replace(client_order_id=_next_attempt(bot, request.client_order_id))
+        bot.submit_order(self.clock.now(), request, intent, reserved)
         self.broker.submit(request)
 
     # ---- broker updates ----------------------------------------------------------------------
@@ -463,3 +469,10 @@ class BotRunner:
         for order in self.bot.working_orders(symbol):  # a list: a cancel may report at once
             if order.intent is Intent.ENTRY:
                 self.broker.cancel(order.client_order_id)
+
+
+def _next_attempt(bot: Bot, client_id: str) -> str:
+    attempt = 2
+    while f"{client_id}-{attempt}" in bot.ended or f"{client_id}-{attempt}" in bot.orders:
+        attempt += 1
+    return f"{client_id}-{attempt}"

@@ -214,3 +214,31 @@ def test_an_exit_after_a_partly_filled_stop_sells_only_the_rest():
     machine.broker.fill(exit_order.request.client_order_id, 6)
     machine.deliver()
     assert machine.bot.positions == {} and machine.broker.position == 0
+
+
+def test_a_decision_taken_again_after_its_order_ended_gets_a_new_client_order_id():
+    """E.g. a window-end flatten repeated on the same last bar after a restart, its first order
+    refused: no client order id is submitted twice."""
+    machine = ExitRaces()
+    machine.enter(10)
+    machine.broker.fill(next(iter(machine.broker.open)), 10)
+    machine.deliver()
+    [protect] = machine.broker.open
+    machine.broker.confirm_cancel(protect)
+    machine.deliver()
+    market = machine._bar()
+    for _ in range(3):
+        machine.runner._exit(market, Intent.FLATTEN, "trading window ended")
+        [sent] = machine.broker.open
+        machine.broker.open.pop(sent)
+        machine.broker.answers.append(
+            BrokerUpdate(UpdateKind.REJECTED, sent, machine.clock.now(), reason="refused")
+        )
+        machine.deliver()
+    submitted = [
+        e.client_order_id
+        for e in machine.bot.pending_events
+        if isinstance(e, Bot.OrderSubmitted) and e.intent is Intent.FLATTEN
+    ]
+    first = client_order_id(machine.bot.id, SYMBOL, market.timestamp, Intent.FLATTEN)
+    assert submitted == [first, f"{first}-2", f"{first}-3"]
