@@ -56,6 +56,13 @@ test-postgres: native
 	OPENBELL_TEST_POSTGRES_URL=$${OPENBELL_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 	  $(VENV)/bin/pytest -m postgres
 
+# The chaos test (tests/alpaca/test_chaos.py, issue 11) on several seeds, SQLite and PostgreSQL
+# (skipped if unreachable): CHAOS_SEEDS=5 runs CHAOS_SEED (default 1) and the next four, or list
+# them (CHAOS_SEEDS=3,17,42). About two minutes a seed and store; `make test` runs one seed.
+.PHONY: chaos
+chaos: native
+	CHAOS_SEEDS=$${CHAOS_SEEDS:-5} $(VENV)/bin/pytest -m chaos -s tests/alpaca/test_chaos.py
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
