@@ -96,11 +96,19 @@ def check_books(
             problems.append(f"{name} errored: {' | '.join(reasons)}")
     if dict(+totals) != account:
         problems.append(f"the bots hold {dict(+totals)}, the account {account}")
-    fills = sum(isinstance(e, Bot.OrderFilled) for es in events.values() for e in es)
+    every = [e for es in events.values() for e in es]
+    endings = Counter(
+        f"{type(e).__name__}: {e.reason}"
+        for e in every
+        if isinstance(e, Bot.OrderCanceled | Bot.OrderRejected)
+    )
     figures = {
         "broker orders": len(at_broker),
         "submitted": sum(submitted.values()),
-        "fills": fills,
+        "fills": sum(isinstance(e, Bot.OrderFilled) for e in every),
+        "endings": dict(endings.most_common(6)),
+        # By name: events of the engine's that this test need not import (e.g. AlertRaised).
+        "other events": dict(Counter(type(e).__name__ for e in every if _notable(e))),
         "statuses": {names[i]: b.status.value for i, b in bots.items()},
         "account": account,
     }
@@ -143,6 +151,17 @@ def _positions(
             + ("; ".join(differing) or "every order agrees")
         )
     return problems
+
+
+def _notable(event: Any) -> bool:
+    return type(event).__name__ not in _ROUTINE
+
+
+_ROUTINE = {
+    "Created", "Started", "SignalGenerated", "RiskCheckPassed", "OrderDenied", "OrderSubmitted",
+    "OrderAccepted", "OrderFilled", "OrderPartiallyFilled", "OrderCanceled", "OrderRejected",
+    "PositionOpened", "PositionClosed",
+}  # fmt: skip
 
 
 def _story(events: list[Any], cid: str) -> str:

@@ -207,5 +207,6 @@ def _summary(
         f"outages {tally.outages}\n"
         f"  broker orders {figures['broker orders']}, OrderSubmitted {figures['submitted']}, "
         f"fills {figures['fills']}, account {figures['account']}\n"
+        f"  orders ended: {figures['endings']}\n  other events: {figures['other events']}\n"
         f"  bots {figures['statuses']}\n  trader log {log}"
     )
