@@ -44,7 +44,9 @@ CACHED_BOTS = 1024  # commands read only a bot's new events, not its whole histo
 def build_services(database_url: str | None, settings: Settings) -> Services:
     url = database_url or settings.database_url
     application = build_application(url, settings, cached_bots=CACHED_BOTS)
-    read_models = ReadModelDatabase(with_password(url, settings.database_password))
+    read_models = ReadModelDatabase(
+        with_password(url, settings.database_password), settings.session_limits()
+    )
     try:
         tokens = TokenStore(read_models)
         tokens.ensure_table()

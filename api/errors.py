@@ -6,7 +6,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
+import psycopg
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -113,6 +114,19 @@ def _concurrent_write(_: Request, exc: Exception) -> JSONResponse:
     return error_response(409, "concurrent_update", "the bot changed meanwhile; retry")
 
 
+def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database timed out, cancelled or dropped a call: 503, naming the request and why
+    (a save that failed stored nothing of itself; see infrastructure.postgres_store)."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    log.warning("store unavailable for %s %s: %s", request.method, request.url.path, reason)
+    return error_response(
+        503,
+        "store_unavailable",
+        f"{request.method} {request.url.path}: the database did not complete the call: {reason}",
+        headers={"Retry-After": "5"},
+    )
+
+
 def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
@@ -133,6 +147,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BotAlreadyExists, _simple(409, "bot_already_exists"))
     app.add_exception_handler(BotStatusConflict, _simple(409, "status_conflict"))
     app.add_exception_handler(IntegrityError, _concurrent_write)
+    for store_error in (OperationalError, InterfaceError, psycopg.OperationalError):
+        app.add_exception_handler(store_error, _store_unavailable)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HTTPException, _http_error)
 
@@ -146,6 +162,7 @@ def responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
         413: "request body too large",
         422: "invalid input; `field` names the first offending field",
         429: "too many commands for this token; see Retry-After",
+        503: "unavailable for now (e.g. the database timed out: nothing was written); retry",
     }
     return {
         code: {"model": ErrorResponse, "description": descriptions.get(code, "error")}

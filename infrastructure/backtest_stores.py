@@ -34,7 +34,9 @@ class BacktestWorkspace:
     def __init__(self, url: str, settings: Settings) -> None:
         self._application = build_application(url, settings)
         try:
-            self.read_models = ReadModelDatabase(with_password(url, settings.database_password))
+            self.read_models = ReadModelDatabase(
+                with_password(url, settings.database_password), settings.session_limits()
+            )
         except BaseException:
             self._application.close()
             raise
@@ -101,7 +103,8 @@ class BacktestStores:
         """The backtest's read models, for queries; BacktestStoreMissing if the store is gone."""
         if not self.exists(backtest_id):
             raise BacktestStoreMissing(f"the store of backtest {backtest_id} was removed")
-        db = ReadModelDatabase(self._url(backtest_id))  # the main URL carries any password
+        # The main URL carries any password.
+        db = ReadModelDatabase(self._url(backtest_id), self._settings.session_limits())
         try:
             yield db
         finally:

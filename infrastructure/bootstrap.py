@@ -15,7 +15,12 @@ def build_application(
     instead of the bot's whole history."""
     settings = settings or Settings()
     url = database_url or settings.database_url
-    env = persistence_env(url, settings.database_password)
+    env = persistence_env(
+        url,
+        settings.database_password,
+        settings.session_limits(),
+        settings.database_client_deadline,
+    )
     if "SQLITE_DBNAME" in env:
         prepare_sqlite_file(env["SQLITE_DBNAME"])
     if cached_bots > 0:

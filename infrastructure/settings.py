@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from projections.db import SessionLimits
+
+_LIMITS = SessionLimits()
 
 
 class InvalidDatabaseUrl(ValueError):
@@ -23,6 +28,29 @@ class Settings(BaseSettings):
         description="sqlite:///PATH (embedded default) or postgresql://USER@HOST:PORT/DB",
     )
     database_password: SecretStr | None = None
+    database_statement_timeout: float = Field(
+        default=_LIMITS.statement_timeout,
+        ge=0,
+        description="PostgreSQL: seconds one statement may run before the server cancels it (0: "
+        "no limit); a save sends its rows in statements far shorter than this",
+    )
+    database_lock_timeout: int = Field(
+        default=int(_LIMITS.lock_timeout),
+        ge=0,
+        description="PostgreSQL: whole seconds a session may wait for a lock (0: no limit)",
+    )
+    database_idle_in_transaction_timeout: int = Field(
+        default=int(_LIMITS.idle_in_transaction_timeout),
+        ge=0,
+        description="PostgreSQL: whole seconds a transaction may sit idle before the server ends "
+        "the session (0: no limit)",
+    )
+    database_client_deadline: float = Field(
+        default=75.0,
+        ge=0,
+        description="PostgreSQL: seconds the client waits on one statement of a save before it "
+        "cancels it itself, for when the server cannot (0: never)",
+    )
 
     host: str = Field(
         default="127.0.0.1",
@@ -67,6 +95,13 @@ class Settings(BaseSettings):
         default="no", description="'yes' trades real money through Alpaca's live endpoint"
     )
 
+    def session_limits(self) -> SessionLimits:
+        return SessionLimits(
+            statement_timeout=self.database_statement_timeout,
+            lock_timeout=self.database_lock_timeout,
+            idle_in_transaction_timeout=self.database_idle_in_transaction_timeout,
+        )
+
     @field_validator("ui_origin")
     @classmethod
     def _origin_without_slash(cls, value: str) -> str:
@@ -75,10 +110,17 @@ class Settings(BaseSettings):
 
 
 SQLITE_RECORDER_TOPIC = "infrastructure.sqlite_recorder:BatchedSQLiteApplicationRecorder"
+POSTGRES_RECORDER_TOPIC = "infrastructure.postgres_store:CopyPostgresApplicationRecorder"
 
 
-def persistence_env(database_url: str, password: SecretStr | None = None) -> dict[str, str]:
-    """Translate a database URL into the eventsourcing library's environment variables."""
+def persistence_env(
+    database_url: str,
+    password: SecretStr | None = None,
+    limits: SessionLimits | None = None,
+    client_deadline: float | None = None,
+) -> dict[str, str]:
+    """Translate a database URL into the eventsourcing library's environment variables (and
+    our PostgreSQL factory's: infrastructure.postgres_store)."""
     env = {
         "MAPPER_TOPIC": "infrastructure.transcoding:TypedMapper",
         "TRANSCODER_TOPIC": "infrastructure.transcoding:OrjsonTranscoder",
@@ -101,8 +143,21 @@ def persistence_env(database_url: str, password: SecretStr | None = None) -> dic
         dbname = parts.path.lstrip("/")
         if not dbname or not parts.hostname:
             raise InvalidDatabaseUrl(f"{_redacted(database_url)} needs a host and a database name")
+        limits = limits or _LIMITS
         env |= {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "infrastructure.postgres_store:Factory",
+            "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER_TOPIC,
+            "POSTGRES_SESSION_OPTIONS": limits.options(),
+            "POSTGRES_CLIENT_DEADLINE": str(
+                Settings.model_fields["database_client_deadline"].default
+                if client_deadline is None
+                else client_deadline
+            ),
+            # The library sets these two itself (whole seconds), after our session options.
+            "POSTGRES_LOCK_TIMEOUT": str(math.ceil(limits.lock_timeout)),
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(
+                math.ceil(limits.idle_in_transaction_timeout)
+            ),
             "POSTGRES_DBNAME": dbname,
             "POSTGRES_HOST": parts.hostname,
             "POSTGRES_PORT": str(parts.port or 5432),

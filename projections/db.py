@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -21,6 +22,37 @@ Row = dict[str, Any]
 # 4 KiB default: a replay's bulk insert writes an eighth as many WAL frames (bench/replay.py
 # stores 43k events in half the time), at ~0.05 ms more per small live commit.
 SQLITE_PAGE_SIZE = 32768
+
+
+# libpq keepalives: a server gone without a word (host down, network cut) is noticed in ~25 s,
+# where a connection waiting for an answer would otherwise wait as long as the kernel lets it.
+CONNECTION_KWARGS: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLimits:
+    """How long a PostgreSQL session may run a statement, wait for a lock, or sit idle inside a
+    transaction, in seconds (0: no limit): past one the server ends the wait with an error, so
+    nothing waits on the database forever. Settings chooses them; these are the defaults."""
+
+    statement_timeout: float = 60.0
+    lock_timeout: float = 30.0
+    idle_in_transaction_timeout: float = 30.0
+
+    def options(self) -> str:
+        """The limits as libpq `options`, set on each session when it connects."""
+        limits = (
+            ("statement_timeout", self.statement_timeout),
+            ("lock_timeout", self.lock_timeout),
+            ("idle_in_transaction_session_timeout", self.idle_in_transaction_timeout),
+        )
+        return " ".join(f"-c {name}={round(seconds * 1000)}" for name, seconds in limits)
 
 
 def prepare_sqlite_file(path: str) -> None:
@@ -68,7 +100,7 @@ class Transaction:
 class ReadModelDatabase:
     """Connections to the read models, in the same database as the event store."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, limits: SessionLimits | None = None) -> None:
         parts = urlsplit(url)
         self.url = url
         self.postgres = parts.scheme.startswith("postgres")
@@ -80,9 +112,11 @@ class ReadModelDatabase:
 
             schema = parse_qs(parts.query).get("schema", [None])[0]
             conninfo = url.split("?", 1)[0]
-            options: dict[str, Any] = {"options": f"-c search_path={schema}"} if schema else {}
+            settings = (limits or SessionLimits()).options()
+            if schema:
+                settings = f"-c search_path={schema} {settings}"
             # Autocommit: a lone query is one round trip; transaction() still opens BEGIN/COMMIT.
-            options["autocommit"] = True
+            options: dict[str, Any] = CONNECTION_KWARGS | {"options": settings, "autocommit": True}
             self._conninfo, self._options = conninfo, options
             self._pool = ConnectionPool(conninfo, min_size=1, max_size=8, kwargs=options, open=True)
         else:

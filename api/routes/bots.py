@@ -32,7 +32,7 @@ router = APIRouter(
     prefix="/api/bots",
     tags=["bots"],
     dependencies=[Depends(authenticate)],
-    responses=responses(401, 422),
+    responses=responses(401, 422, 503),
 )
 # Commands: rate limited per token, with bodies (413) and limits (429).
 COMMAND: list[Any] = [Depends(limit_commands)]

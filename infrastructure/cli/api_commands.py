@@ -43,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _token_store(database_url: str | None) -> Iterator[TokenStore]:
     settings = Settings()
     db = ReadModelDatabase(
-        with_password(database_url or settings.database_url, settings.database_password)
+        with_password(database_url or settings.database_url, settings.database_password),
+        settings.session_limits(),
     )
     try:
         store = TokenStore(db)

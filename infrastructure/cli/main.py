@@ -6,6 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
+
 from application.bot_config import InvalidBotConfig
 from application.replay import ReplayInputError
 from application.service import BotAlreadyExists, BotNotFound
@@ -30,6 +33,8 @@ USER_ERRORS = (
     InvalidDatabaseUrl,
     commands.CommandError,
 )
+# The database timed out, cancelled or dropped a call (a failed save stored nothing of itself).
+STORE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except USER_ERRORS as exc:
         print(f"openbell: error: {exc}", file=sys.stderr)
+        return 2
+    except STORE_ERRORS as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"openbell: error: {args.command}: the database failed: {reason}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         sys.stderr.close()  # the reader (e.g. `head`) left; not an error of ours

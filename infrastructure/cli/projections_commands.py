@@ -88,9 +88,10 @@ def status(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _runner(args: argparse.Namespace) -> Iterator[ProjectionRunner]:
-    url = args.database_url or Settings().database_url
-    app = build_application(url)
-    db = ReadModelDatabase(url)
+    settings = Settings()
+    url = args.database_url or settings.database_url
+    app = build_application(url, settings)
+    db = ReadModelDatabase(url, settings.session_limits())
     try:
         yield ProjectionRunner(app, db)
     finally:
