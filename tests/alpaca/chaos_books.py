@@ -42,11 +42,12 @@ class Family:
         return f"{self.side} [{'; '.join(parts)}]"
 
 
-def families(orders: list[dict[str, Any]], submitted: set[str]) -> dict[str, Family]:
+def families(orders: list[dict[str, Any]]) -> dict[str, Family]:
     """The broker's orders (from GET /admin/orders) by the client order id a bot submitted.
 
     A leg (its client_order_id the broker's own) belongs to the parent it is nested in, even
-    if it is listed on its own too; an older naming, `<parent cid>-stop`, is recognised too.
+    if it is listed on its own too. No naming rule is relied on: an order whose id no bot
+    submitted stays its own family, and fails the one-`OrderSubmitted` check.
     """
     found: dict[str, Family] = {}
     parent_of = {
@@ -59,8 +60,6 @@ def families(orders: list[dict[str, Any]], submitted: set[str]) -> dict[str, Fam
 
     for order in orders:
         cid = parent_of.get(order["id"], order["client_order_id"])
-        if cid not in submitted and cid.rsplit("-", 1)[0] in submitted:
-            cid = cid.rsplit("-", 1)[0]
         add(cid, order)
         for leg in order.get("legs") or []:
             add(cid, leg)
@@ -82,7 +81,7 @@ def check_books(
     for cid, times in sorted(submitted.items()):
         if times > 1:
             problems.append(f"client_order_id submitted {times} times: {cid}")
-    at_broker = families(orders, set(submitted))
+    at_broker = families(orders)
     for cid, family in sorted(at_broker.items()):
         if submitted[cid] != 1:
             problems.append(
