@@ -5,8 +5,15 @@
   up by that id before anything is sent again; a 422 "client_order_id must be unique" means an
   earlier attempt got through, and that order is adopted. A decision never becomes two orders.
 - What the broker says comes from two sources: the REST answers (submit, cancel, lookups) and the
-  trade_updates stream. Both go through one ledger per order that reports each change once
-  (accepted once, fills by cumulative quantity, one terminal state), whichever arrives first.
+  trade_updates stream. Both go through one ledger per order (`ledger`) that reports each change
+  once (accepted once, fills by cumulative quantity, one terminal state), whichever arrives first.
+  An OCO is one order to the engine: its stop-loss leg's updates (known by the leg's id, learned
+  from the parent's `legs`) count as the parent's, and the parent's "canceled" when the leg
+  triggers is no cancel of the bot's order (see `ledger`).
+- A cancel is reported only once Alpaca confirms it: its answer 204 means the cancel was asked
+  for and the order may still fill. The stream's update or a lookup tells how the order ended
+  (looked up right after the answer, then again on each bar of its symbol until it has ended);
+  an order that filled before the cancel reached it is reported FILLED, never CANCELED.
 - Fills wait for the engine to observe the bar of the minute they happened in (`observe`), and
   are stamped with that bar's time: the engine then sees them exactly where replay's simulator
   would produce them, so live decisions follow the same path as a replay of the same bars.
@@ -28,26 +35,30 @@ import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
-from alpaca.trading.requests import GetOrdersRequest
+from alpaca.trading.requests import GetOrderByIdRequest, GetOrdersRequest
 from alpaca.trading.stream import TradingStream
 
 from application.live_ports import BrokerOrder
 from application.ports import BrokerUpdate, Clock, UpdateKind
 from domain.bars import BAR_LENGTH, Bar
 from domain.orders import OrderRequest
+from infrastructure.alpaca.ledger import CANCELED_BY_BOT, Ledger
 from infrastructure.alpaca.orders import (
-    RawOrder,
+    OrderSnapshot,
     broker_order_of,
     decimal_of,
-    moment_of,
     parse_moment,
     to_alpaca,
 )
 
 log = logging.getLogger("openbell.alpaca.broker")
 T = TypeVar("T")
-CANCELED_BY_BOT = "canceled by the bot"
-TERMINAL = {"filled", "canceled", "expired", "rejected", "done_for_day", "replaced", "stopped"}
+# Lookups right after a cancel's 204 before the order is left to later bars' lookups: Alpaca
+# usually ends a canceled order within moments, and the engine waits meanwhile.
+CONFIRM_LOOKUPS = 3
+# Stream updates of orders no ledger knows, kept in case they are legs of an OCO whose parent's
+# snapshot (which names its legs) has not been read yet; the oldest are dropped beyond this.
+STRAYS_KEPT = 1000
 
 
 class BrokerUnavailable(RuntimeError):
@@ -55,15 +66,11 @@ class BrokerUnavailable(RuntimeError):
 
 
 @dataclass(slots=True)
-class _Ledger:
-    """What has been reported to the engine about one order."""
+class _Watch:
+    """An order whose end only a lookup can tell (a cancel asked for, an OCO's legs unknown)."""
 
     symbol: str
-    broker_id: str = ""
-    accepted: bool = False
-    filled: int = 0
-    done: bool = False
-    cancel_asked: bool = False
+    resend_cancel: bool = False  # the cancel request got no answer: ask again
 
 
 class AlpacaBroker:
@@ -85,7 +92,10 @@ class AlpacaBroker:
         self._attempts, self._backoff = attempts, backoff
         self._hold = hold_fills_for_bars
         self._lock = threading.Lock()
-        self._ledgers: dict[str, _Ledger] = {}
+        self._ledgers: dict[str, Ledger] = {}
+        self._leg_of: dict[str, str] = {}  # an OCO leg's broker id: its parent's client id
+        self._strays: dict[str, tuple[OrderSnapshot, datetime | None]] = {}  # by broker id
+        self._watched: dict[str, _Watch] = {}  # by client id
         self._ready: list[BrokerUpdate] = []
         self._held: dict[str, list[tuple[datetime, BrokerUpdate]]] = {}
         self._observed: dict[str, datetime] = {}  # per symbol: close of the last bar observed
@@ -118,7 +128,7 @@ class AlpacaBroker:
     def submit(self, request: OrderRequest) -> None:
         cid = request.client_order_id
         with self._lock:
-            self._ledgers.setdefault(cid, _Ledger(request.symbol))
+            self._ledgers.setdefault(cid, Ledger(request.symbol))
         self.stats["submits"] += 1
         try:
             order = self._submit_once(request)
@@ -131,43 +141,72 @@ class AlpacaBroker:
             with self._lock:
                 self._unknown[cid] = request
             return
-        self._absorb(order)
+        self._absorb(OrderSnapshot.of_model(order))
 
     def cancel(self, client_order_id: str) -> None:
+        """Ask Alpaca to cancel; CANCELED (or FILLED) is reported once Alpaca shows the end."""
+        cid = client_order_id
         with self._lock:
-            ledger = self._ledgers.get(client_order_id)
-            self._unknown.pop(client_order_id, None)
-        if ledger is None or ledger.done:
-            return
-        ledger.cancel_asked = True  # the stream's "canceled" may beat the REST answer
+            ledger = self._ledgers.get(cid)
+            self._unknown.pop(cid, None)
+            if ledger is None or ledger.done:
+                return
+            ledger.cancel_asked = True  # the stream's "canceled" may beat the REST answer
+        if self._request_cancel(cid, ledger):
+            self._confirm_end(cid, ledger)
+
+    def _request_cancel(self, cid: str, ledger: Ledger) -> bool:
+        """Send the cancel; whether its answer leaves the order's end to be looked up."""
         try:
             broker_id = ledger.broker_id
             if not broker_id:
-                found = self._find(client_order_id)
-                if found is None:
-                    self._terminal(client_order_id, UpdateKind.CANCELED, CANCELED_BY_BOT)
-                    return
-                broker_id = str(found.id)
+                found = self._find(cid)
+                if found is None:  # it never reached Alpaca: nothing can fill
+                    self._terminal(cid, UpdateKind.CANCELED, CANCELED_BY_BOT)
+                    return False
+                self._absorb(found)
+                if ledger.done:
+                    return False
+                broker_id = found.id
             self._call(lambda: self._client.cancel_order_by_id(broker_id))
         except APIError as exc:
             if exc.status_code not in (404, 422):
-                log.warning("cancel of %s refused: %s", client_order_id, _message(exc))
-                return
-            # Not cancelable any more: it filled or ended; learn how from the order itself.
-            if (found := self._find(client_order_id)) is not None:
-                self._absorb(found)
-            return
+                log.warning("cancel of %s refused: %s", cid, _message(exc))
+                with self._lock:
+                    ledger.cancel_asked = False
+                return False
+            # Not cancelable (any more): it filled or ended; the lookup tells which.
         except BrokerUnavailable:
-            log.warning(
-                "cancel of %s: no answer; the stream or a later cancel will tell", client_order_id
-            )
-            return
-        self._terminal(client_order_id, UpdateKind.CANCELED, CANCELED_BY_BOT)
+            log.warning("cancel of %s: no answer; asked again on the next bar", cid)
+            with self._lock:
+                self._watched[cid] = _Watch(ledger.symbol, resend_cancel=True)
+            return False
+        return True
+
+    def _confirm_end(self, cid: str, ledger: Ledger) -> None:
+        """Look the order up until it shows its end; if it does not yet, on later bars."""
+        for attempt in range(CONFIRM_LOOKUPS):
+            if attempt:
+                timer.sleep(self._backoff * 2 ** (attempt - 1))
+            if ledger.done:
+                return
+            try:
+                found = self._find(cid)
+            except (APIError, BrokerUnavailable):
+                break
+            if found is None:
+                break
+            self._absorb(found)
+        with self._lock:
+            if not ledger.done:
+                self._watched.setdefault(cid, _Watch(ledger.symbol))
 
     def observe(self, bar: Bar) -> None:
         """The engine reached `bar`: fills from its minute or earlier become visible."""
         if self._unknown:
             self._look_again(bar.symbol)
+        if self._watched:
+            self._watch_ends(bar.symbol)
         closes = bar.timestamp + BAR_LENGTH
         with self._lock:
             self._observed[bar.symbol] = closes
@@ -201,12 +240,32 @@ class AlpacaBroker:
             else:
                 self.submit(request)  # certainly not placed: looked up before resubmitting
 
+    def _watch_ends(self, symbol: str) -> None:
+        """Orders whose end is awaited: send an unanswered cancel again, and look them up."""
+        with self._lock:
+            mine = [(c, w) for c, w in self._watched.items() if w.symbol == symbol]
+        for cid, watch in mine:
+            ledger = self._ledgers.get(cid)
+            if ledger is not None and not ledger.done and watch.resend_cancel:
+                watch.resend_cancel = False
+                if not self._request_cancel(cid, ledger):
+                    continue
+            if ledger is not None and not ledger.done:
+                try:
+                    if (found := self._find(cid)) is not None:
+                        self._absorb(found)
+                except (APIError, BrokerUnavailable):
+                    continue
+            with self._lock:
+                if ledger is None or ledger.done:
+                    self._watched.pop(cid, None)
+
     # ---- the account (start-up reconciliation) ---------------------------------------------
 
     def track(self, client_order_id: str, symbol: str, filled_qty: int, accepted: bool) -> None:
         """An order the bot's events know: later reports carry only what goes beyond them."""
         with self._lock:
-            ledger = self._ledgers.setdefault(client_order_id, _Ledger(symbol))
+            ledger = self._ledgers.setdefault(client_order_id, Ledger(symbol))
             ledger.filled = max(ledger.filled, filled_qty)
             ledger.accepted = ledger.accepted or accepted
 
@@ -233,12 +292,13 @@ class AlpacaBroker:
     def orders_since(self, after: datetime) -> list[BrokerOrder]:
         found: dict[str, BrokerOrder] = {}
         while True:
+            # Nested: an OCO's leg comes inside its parent, not as an order of its own.
             request = GetOrdersRequest(
-                status=QueryOrderStatus.ALL, after=after, limit=500, direction="asc"
+                status=QueryOrderStatus.ALL, after=after, limit=500, direction="asc", nested=True
             )
             page: list[Any] = self._call(partial(self._client.get_orders, request))  # type: ignore[arg-type]
             for order in page:
-                found[str(order.id)] = broker_order_of(order)
+                found[str(order.id)] = broker_order_of(OrderSnapshot.of_model(order))
             if len(page) < 500:
                 return list(found.values())
             after = max(o.submitted_at or o.created_at for o in page)
@@ -258,7 +318,7 @@ class AlpacaBroker:
             except APIError as exc:
                 if exc.status_code == 422 and "client_order_id" in _message(exc):
                     self.stats["adopted"] += 1
-                    return self._lookup(cid)  # an earlier attempt (or run) placed it
+                    return self._client_lookup(cid)  # an earlier attempt (or run) placed it
                 if not _transient(exc):
                     raise
             except requests.RequestException:
@@ -271,16 +331,25 @@ class AlpacaBroker:
                 return found
         raise BrokerUnavailable(f"no answer for {cid} after {self._attempts} attempts")
 
-    def _find(self, cid: str) -> Any | None:
-        """The order with this client id, or None when Alpaca certainly does not have it."""
+    def _find(self, cid: str) -> OrderSnapshot | None:
+        """The order with this client id, or None when Alpaca certainly does not have it.
+
+        An OCO comes with its legs: looked up again by id, nested, if the answer left them out.
+        """
         try:
-            return self._lookup(cid)
+            found = OrderSnapshot.of_model(self._client_lookup(cid))
         except APIError as exc:
             if exc.status_code == 404:
                 return None
             raise
+        if found.is_oco and not found.legs:
+            self.stats["lookups"] += 1
+            nested = GetOrderByIdRequest(nested=True)
+            order = self._call(lambda: self._client.get_order_by_id(found.id, nested))
+            found = OrderSnapshot.of_model(order)
+        return found
 
-    def _lookup(self, cid: str) -> Any:
+    def _client_lookup(self, cid: str) -> Any:
         self.stats["lookups"] += 1
         return self._call(lambda: self._client.get_order_by_client_id(cid))
 
@@ -303,44 +372,52 @@ class AlpacaBroker:
     async def _on_trade_update(self, update: Any) -> None:
         if isinstance(update, dict):  # the stream's raw message (see `trading_stream`)
             data = update.get("data") or {}
-            event, order = str(data.get("event")), RawOrder.of(data["order"])
-            at = parse_moment(data.get("timestamp"))
+            order, at = OrderSnapshot.of(data["order"]), parse_moment(data.get("timestamp"))
         else:  # alpaca-py's TradeUpdate model
-            event, order = str(getattr(update.event, "value", update.event)), update.order
-            at = update.timestamp
-        if event in ("new", "accepted", "pending_new", "fill", "partial_fill"):
-            self._absorb(order, event_time=at)
-        elif event in ("canceled", "expired", "rejected", "done_for_day"):
-            kind = UpdateKind.REJECTED if event == "rejected" else UpdateKind.CANCELED
-            self._terminal(order.client_order_id, kind, event)
+            order, at = OrderSnapshot.of_model(update.order), update.timestamp
+        # Every event's order shows the order's state then: what it adds is reported.
+        self._absorb(order, event_time=at, streamed=True)
 
-    def _absorb(self, order: Any, event_time: datetime | None = None) -> None:
-        """Report what an order snapshot shows beyond what the ledger already reported."""
-        cid, status = order.client_order_id, str(getattr(order.status, "value", order.status))
+    def _absorb(
+        self, order: OrderSnapshot, event_time: datetime | None = None, streamed: bool = False
+    ) -> None:
+        """Report what an order snapshot shows beyond what its ledger already reported."""
         now = self._clock.now()
         with self._lock:
-            ledger = self._ledgers.setdefault(cid, _Ledger(str(order.symbol)))
-            ledger.broker_id = str(order.id)
+            cid = self._leg_of.get(order.id, order.client_order_id)
+            ledger = self._ledgers.get(cid)
+            if ledger is None:
+                if streamed:  # a leg not learned yet, or an order this broker never placed
+                    self._keep_stray(order, event_time)
+                    return
+                ledger = self._ledgers[cid] = Ledger(order.symbol)
             if ledger.done:
                 return
-            if not ledger.accepted and status not in ("rejected", "pending_new"):
-                ledger.accepted = True
-                self._ready.append(BrokerUpdate(UpdateKind.ACCEPTED, cid, now, str(order.id)))
-            filled = int(decimal_of(order.filled_qty))
-            if filled > ledger.filled:
-                price = decimal_of(order.filled_avg_price)
-                at = moment_of(order, "filled_at") or event_time or now
-                fill = BrokerUpdate(
-                    UpdateKind.FILLED, cid, at, str(order.id), filled - ledger.filled, price
+            legs = ledger.learn(order, own=order.client_order_id == cid)
+            for leg in legs:
+                self._leg_of[leg] = cid
+            strays = [self._strays.pop(leg) for leg in legs if leg in self._strays]
+            if ledger.accepts(order):
+                self._ready.append(BrokerUpdate(UpdateKind.ACCEPTED, cid, now, ledger.broker_id))
+            for fill in ledger.new_fills():
+                at = fill.at or event_time or now
+                update = BrokerUpdate(
+                    UpdateKind.FILLED, cid, at, fill.member_id, fill.qty, fill.price
                 )
-                ledger.filled = filled
-                self._release_or_hold(ledger.symbol, at, fill)
-        if status in TERMINAL - {"filled"}:
-            kind = UpdateKind.REJECTED if status == "rejected" else UpdateKind.CANCELED
-            self._terminal(cid, kind, status)
-        elif status == "filled":
-            with self._lock:
-                ledger.done = True
+                self._release_or_hold(ledger.symbol, at, update)
+            if (ending := ledger.ending()) is not None:
+                end = BrokerUpdate(ending.kind, cid, now, ledger.broker_id, reason=ending.reason)
+                self._report_end(ledger.symbol, end)
+            elif ledger.unresolved:
+                self._watched.setdefault(cid, _Watch(ledger.symbol))
+        for stray, moment in strays:
+            self._absorb(stray, moment, streamed=True)
+
+    def _keep_stray(self, order: OrderSnapshot, at: datetime | None) -> None:
+        self._strays.pop(order.id, None)  # the newest snapshot, last in line
+        self._strays[order.id] = (order, at)
+        if len(self._strays) > STRAYS_KEPT:
+            del self._strays[next(iter(self._strays))]
 
     def _release_or_hold(self, symbol: str, at: datetime, update: BrokerUpdate) -> None:
         seen = self._observed.get(symbol)
@@ -349,14 +426,23 @@ class AlpacaBroker:
         else:
             self._held.setdefault(symbol, []).append((at, update))
 
+    def _report_end(self, symbol: str, end: BrokerUpdate) -> None:
+        """An order's end reaches the engine after its fills: behind them if they are held."""
+        mine = [
+            at for at, u in self._held.get(symbol, ()) if u.client_order_id == end.client_order_id
+        ]
+        if mine:
+            self._held[symbol].append((max(mine), end))
+        else:
+            self._ready.append(end)
+
     def _terminal(self, cid: str, kind: UpdateKind, reason: str) -> None:
+        """The order ended without a snapshot to show it (refused, or never placed)."""
         with self._lock:
             ledger = self._ledgers.get(cid)
             if ledger is None or ledger.done:
                 return
             ledger.done = True
-            if kind is UpdateKind.CANCELED and ledger.cancel_asked:
-                reason = CANCELED_BY_BOT
             self._ready.append(
                 BrokerUpdate(kind, cid, self._clock.now(), ledger.broker_id, reason=reason)
             )

@@ -85,7 +85,7 @@ def trading_stream(config: AlpacaConfig, min_backoff: float = 1.0) -> TradingStr
         config.key_id.get_secret_value(),
         config.secret.get_secret_value(),
         paper=config.paper,
-        raw_data=True,  # dicts: AlpacaBroker reads a few fields (`orders.RawOrder`)
+        raw_data=True,  # dicts: AlpacaBroker reads a few fields (`orders.OrderSnapshot`)
         url_override=config.trading_stream_url,  # type: ignore[arg-type]  # None: Alpaca's
     )
     return _tune_backoff(stream, min_backoff)  # type: ignore[no-any-return]
