@@ -191,15 +191,23 @@ class AlpacaBroker:
             if ledger.done:
                 return
             try:
-                found = self._find(cid)
+                if not self._look_up_end(cid):
+                    return
             except (APIError, BrokerUnavailable):
                 break
-            if found is None:
-                break
-            self._absorb(found)
         with self._lock:
             if not ledger.done:
                 self._watched.setdefault(cid, _Watch(ledger.symbol))
+
+    def _look_up_end(self, cid: str) -> bool:
+        """Absorb what Alpaca shows of the order; False when it has no such order (then
+        nothing can fill it: canceled)."""
+        found = self._find(cid)
+        if found is None:
+            self._terminal(cid, UpdateKind.CANCELED, CANCELED_BY_BOT)
+            return False
+        self._absorb(found)
+        return True
 
     def observe(self, bar: Bar) -> None:
         """The engine reached `bar`: fills from its minute or earlier become visible."""
@@ -252,8 +260,7 @@ class AlpacaBroker:
                     continue
             if ledger is not None and not ledger.done:
                 try:
-                    if (found := self._find(cid)) is not None:
-                        self._absorb(found)
+                    self._look_up_end(cid)
                 except (APIError, BrokerUnavailable):
                     continue
             with self._lock:
