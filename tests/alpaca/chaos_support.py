@@ -157,6 +157,13 @@ class Trader:
         self.process = None
         return code
 
+    def close(self) -> None:
+        """Whatever happened (a failed wait included), no trader outlives the test."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
     def _spawn(self) -> None:
         self.tally.starts += 1
         with self.log.open("ab") as log:

@@ -101,9 +101,12 @@ def _chaos(seed: int, url: str, tmp_path: Path) -> None:
         sim = Sim(running)
         lives = plan(seed, sim.state()["faults"])
         trader = Trader(sim, url, log, tally, set(SYMBOLS))
-        for life in lives:
-            _live(sim, trader, life, tally)
-        stop_codes = _finish(sim, trader, app)
+        try:
+            for life in lives:
+                _live(sim, trader, life, tally)
+            stop_codes = _finish(sim, trader, app)
+        finally:
+            trader.close()
         events = {bot_id: list(app.bot_events(bot_id)) for bot_id in names}
         bots = {bot_id: app.get_bot(bot_id) for bot_id in names}
         problems, figures = check_books(names, events, bots, sim.orders(), _account(sim))
