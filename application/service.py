@@ -12,9 +12,11 @@ from uuid import UUID, uuid5
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import StoredEvent
 
+from application.bulk_save import BatchRecorder, BatchWriter
 from domain.bot import Bot
 from domain.config import BotConfig
 
+SAVE_BATCH = 4_096  # events mapped and handed to the store at a time
 BOT_NAMESPACE = UUID("6f0e3c8e-2c43-5b7a-9d7e-0b3e11f0be11")
 CREATED_TOPIC = "domain.bot:Bot.Created"
 
@@ -143,17 +145,27 @@ class OpenbellApplication(Application[UUID]):
     def save_new_bots(self, *bots: Bot) -> dict[UUID, tuple[str, int]]:
         """Store every event of bots never saved before in one transaction; each bot's digest
         (as `digest` gives it) taken from the records as written, with no read-back."""
-        # Bot by bot, so each bot's id is hashed and formatted once, not once per event.
-        batches = [self._stored(bot.collect_events()) for bot in bots]
-        if any(not batch or batch[0].originator_version != 1 for batch in batches):
+        pending = [bot.collect_events() for bot in bots]
+        if any(not events or events[0].originator_version != 1 for events in pending):
             raise ValueError("save_new_bots takes only new bots, each with all its events unsaved")
-        self.recorder.insert_events([record for batch in batches for record in batch])
+        recorder = self.recorder
+        if not isinstance(recorder, BatchRecorder):  # e.g. the in-memory store
+            batches = [self._stored(events) for events in pending]
+            recorder.insert_events([record for batch in batches for record in batch])
+            return {b.id: _digest(batch, str(b.id)) for b, batch in zip(bots, batches, strict=True)}
         digests: dict[UUID, tuple[str, int]] = {}
-        for bot, batch in zip(bots, batches, strict=True):
-            sha, originator_id = hashlib.sha256(), str(bot.id)
-            for record in batch:  # in version order, as select_events returns them
-                _digest_update(sha, record, originator_id)
-            digests[bot.id] = (sha.hexdigest(), len(batch))
+        total = sum(len(events) for events in pending)
+        # The store writes one batch while the next is mapped and digested here.
+        with BatchWriter(recorder, f"saving {total:,} events of {len(bots)} new bot(s)") as writer:
+            for bot, events in zip(bots, pending, strict=True):
+                sha, originator_id = hashlib.sha256(), str(bot.id)  # formatted once per bot
+                for start in range(0, len(events), SAVE_BATCH):
+                    batch = self._stored(events[start : start + SAVE_BATCH])
+                    writer.put(batch)
+                    for record in batch:  # in version order, as select_events returns them
+                        _digest_update(sha, record, originator_id)
+                digests[bot.id] = (sha.hexdigest(), len(events))
+                events.clear()
         return digests
 
     def _stored(self, events: list[Any]) -> list[StoredEvent]:
@@ -177,6 +189,13 @@ class OpenbellApplication(Application[UUID]):
             if len(batch) < 500:
                 return
             start = batch[-1].id + 1
+
+
+def _digest(records: Sequence[StoredEvent], originator_id: str) -> tuple[str, int]:
+    sha = hashlib.sha256()
+    for record in records:
+        _digest_update(sha, record, originator_id)
+    return sha.hexdigest(), len(records)
 
 
 def _digest_update(sha: Any, stored: StoredEvent, originator_id: str) -> None:

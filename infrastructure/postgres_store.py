@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -39,6 +40,8 @@ from projections.db import CONNECTION_KWARGS
 SESSION_OPTIONS = "POSTGRES_SESSION_OPTIONS"
 CLIENT_DEADLINE = "POSTGRES_CLIENT_DEADLINE"
 
+NEVER = float("inf")
+CONNECT_ATTEMPTS = 10  # as the library's recorder: enough to get past a pool of dropped ones
 ROWS_PER_COPY = 20_000  # ~6 MB a statement: each far inside statement_timeout
 FIND_SEQUENCE = (
     "SELECT pg_get_serial_sequence(format('%%I.%%I', %s::text, %s::text), 'notification_id')"
@@ -98,58 +101,64 @@ class CopyPostgresApplicationRecorder(PostgresApplicationRecorder):
     ) -> list[int]:
         """Store every batch in one transaction, each sent as it comes (`batches` may still be
         producing them); all or nothing. SaveFailed names `operation` when PostgreSQL fails."""
-        ids: list[int] = []
-        committing = False
-        try:
-            with self.datastore.get_connection() as conn, conn.cursor() as cursor:
-                deadline = _Deadline(conn, self.deadline)
-                try:
-                    with conn.transaction():
-                        for batch in batches:
-                            if not batch:
-                                continue
-                            if not ids:
-                                self._lock(cursor, deadline)
-                            ids += self._copy_batch(cursor, batch, deadline)
-                        committing = True
-                        deadline.arm()  # the commit is a wait like any other
-                finally:
-                    deadline.disarm()
-        except IntegrityError:
-            raise
-        except PersistenceError as exc:
-            raise SaveFailed(_explain(operation, exc, committing, self.deadline)) from exc
-        return ids
+        batches = iter(batches)
+        for attempt in range(1, CONNECT_ATTEMPTS + 1):
+            progress = _Progress()
+            try:
+                return self._insert(batches, progress)
+            except IntegrityError:
+                raise
+            except PersistenceError as exc:
+                # A pooled connection the server dropped (e.g. it restarted) fails at BEGIN,
+                # before a batch is taken: then another connection may do. Else no retry.
+                if progress.taken or attempt == CONNECT_ATTEMPTS or not _dropped(exc):
+                    raise SaveFailed(_explain(operation, exc, progress, self.deadline)) from exc
+                time.sleep(0.2)
+        raise AssertionError("unreachable")
 
-    def _lock(self, cursor: psycopg.Cursor[Any], deadline: _Deadline) -> None:
-        with deadline:
-            for statement in self.lock_table_statements:  # lock_timeout, then the lock
-                cursor.execute(statement, prepare=True)
-            cursor.execute(SQL("NOTIFY {}").format(Identifier(self.channel_name)))
+    def _insert(self, batches: Iterator[Sequence[StoredEvent]], progress: _Progress) -> list[int]:
+        ids: list[int] = []
+        with self.datastore.get_connection() as conn, conn.cursor() as cursor:
             if self._sequence is None:
                 cursor.execute(FIND_SEQUENCE, self._table)
                 self._sequence = str(_first(cursor))
+            with _WATCHDOG.watching(conn, self.deadline) as deadline, conn.transaction():
+                for batch in batches:
+                    progress.taken = True
+                    if batch:
+                        ids += self._copy_batch(cursor, batch, deadline, first=not ids)
+                progress.committing = True
+                deadline.start()  # the commit is a wait like any other
+        return ids
 
     def _copy_batch(
-        self, cursor: psycopg.Cursor[Any], batch: Sequence[StoredEvent], deadline: _Deadline
+        self,
+        cursor: psycopg.Cursor[Any],
+        batch: Sequence[StoredEvent],
+        deadline: _Watch,
+        first: bool,
     ) -> range:
         # Under the table lock nobody else draws from the sequence: a reserved run is ours.
+        reserve = SQL("SELECT setval({0}::regclass, nextval({0}::regclass) + {1} - 1)").format(
+            self._sequence, len(batch)
+        )
+        if first:  # lock_timeout, the lock, NOTIFY and the reservation in one round trip
+            notify = SQL("NOTIFY {}").format(Identifier(self.channel_name))
+            reserve = SQL("; ").join([*self.lock_table_statements, notify, reserve])
         with deadline:
-            cursor.execute(
-                "SELECT setval(%s::regclass, nextval(%s::regclass) + %s - 1)",
-                (self._sequence, self._sequence, len(batch)),
-                prepare=True,
-            )
+            cursor.execute(reserve)
+            while cursor.description is None and cursor.nextset():
+                pass
             last = int(_first(cursor))
-        first = last - len(batch) + 1
-        for start in range(0, len(batch), ROWS_PER_COPY):
+        start = last - len(batch) + 1
+        for offset in range(0, len(batch), ROWS_PER_COPY):
             with deadline, cursor.copy(self._copy) as copy:
                 copy.set_types(self._types)
-                write_row, number = copy.write_row, first + start
-                for s in batch[start : start + ROWS_PER_COPY]:
+                write_row, number = copy.write_row, start + offset
+                for s in batch[offset : offset + ROWS_PER_COPY]:
                     write_row((s.originator_id, s.originator_version, s.topic, s.state, number))
                     number += 1
-        return range(first, last + 1)
+        return range(start, last + 1)
 
 
 def _first(cursor: psycopg.Cursor[Any]) -> Any:
@@ -158,40 +167,93 @@ def _first(cursor: psycopg.Cursor[Any]) -> Any:
     return next(iter(row.values())) if isinstance(row, dict) else row[0]
 
 
-class _Deadline:
-    """Cancels the connection's statement once it has run `seconds` (0: never): the client's
-    own limit, for when the server cannot end the wait itself."""
+class _Watch:
+    """One connection's deadline: each `with watch:` block (a statement) gets `seconds`."""
 
-    def __init__(self, conn: psycopg.Connection[Any], seconds: float) -> None:
-        self.conn, self.seconds = conn, seconds
-        self.expired = False
-        self._timer: threading.Timer | None = None
+    def __init__(self, watchdog: _Watchdog, conn: psycopg.Connection[Any], seconds: float) -> None:
+        self.watchdog, self.conn, self.seconds = watchdog, conn, seconds
+        self.due = NEVER
 
-    def arm(self) -> None:
-        self.disarm()
+    def start(self) -> None:
         if self.seconds > 0:
-            self._timer = threading.Timer(self.seconds, self._expire)
-            self._timer.daemon = True
-            self._timer.start()
-
-    def disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+            self.due = time.monotonic() + self.seconds
+            self.watchdog.wake_by(self.due)
 
     def __enter__(self) -> None:
-        self.arm()
+        self.start()
 
     def __exit__(self, *_: object) -> None:
-        self.disarm()
-
-    def _expire(self) -> None:
-        self.expired = True
-        with contextlib.suppress(psycopg.Error):
-            self.conn.cancel_safe(timeout=5)
+        self.due = NEVER
 
 
-def _explain(operation: str, exc: PersistenceError, committing: bool, deadline: float) -> str:
+class _Watchdog:
+    """One thread for all saves' client deadlines: it cancels the statement of a connection
+    whose deadline passed (the client's own limit, for when the server cannot end a wait)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._watches: set[_Watch] = set()
+        self._thread: threading.Thread | None = None
+        self._wakes_at = NEVER
+
+    @contextlib.contextmanager
+    def watching(self, conn: psycopg.Connection[Any], seconds: float) -> Iterator[_Watch]:
+        watch = _Watch(self, conn, seconds)
+        if seconds <= 0:
+            yield watch
+            return
+        with self._changed:
+            self._watches.add(watch)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="pg-deadline", daemon=True)
+                self._thread.start()
+        try:
+            yield watch
+        finally:
+            with self._changed:
+                self._watches.discard(watch)
+
+    def wake_by(self, due: float) -> None:
+        if due < self._wakes_at:  # else the thread wakes in time anyway (a read without the lock:
+            with self._changed:  # at worst a needless notify)
+                self._changed.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic()
+                expired = [w for w in self._watches if w.due <= now]
+                for watch in expired:
+                    watch.due = NEVER
+                if not expired:
+                    self._wakes_at = min((w.due for w in self._watches), default=NEVER)
+                    wait = None if self._wakes_at == NEVER else self._wakes_at - now
+                    self._changed.wait(wait)
+                    self._wakes_at = NEVER
+                    continue
+            for watch in expired:  # outside the lock: cancelling is a network call
+                with contextlib.suppress(psycopg.Error):
+                    watch.conn.cancel_safe(timeout=5)
+
+
+_WATCHDOG = _Watchdog()
+
+
+class _Progress:
+    """How far a save got: whether it took a batch from its caller, whether it was committing."""
+
+    taken = False
+    committing = False
+
+
+def _dropped(exc: PersistenceError) -> bool:
+    """The connection was gone, rather than the server refusing or cancelling a statement."""
+    return isinstance(exc.__cause__, psycopg.OperationalError) and not isinstance(
+        exc.__cause__, psycopg.errors.QueryCanceled | psycopg.errors.LockNotAvailable
+    )
+
+
+def _explain(operation: str, exc: PersistenceError, progress: _Progress, deadline: float) -> str:
     cause = exc.__cause__
     detail = str(cause or exc).strip().splitlines()[0] if str(cause or exc).strip() else ""
     if isinstance(cause, psycopg.errors.QueryCanceled):
@@ -207,7 +269,7 @@ def _explain(operation: str, exc: PersistenceError, committing: bool, deadline: 
         reason = "the connection to PostgreSQL failed"
     outcome = (
         "the connection was lost while committing: check whether it was stored"
-        if committing and not isinstance(cause, psycopg.errors.QueryCanceled)
+        if progress.committing and not isinstance(cause, psycopg.errors.QueryCanceled)
         else "nothing of it was stored"
     )
     return f"{operation}: {reason} ({detail}); {outcome}"

@@ -8,7 +8,7 @@ statement (rather than `executemany`, a bind and a step per row) cut a replay's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 from uuid import UUID
@@ -21,6 +21,16 @@ COLUMNS = 4  # originator_id, originator_version, topic, state
 
 
 class BatchedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    def insert_event_batches(
+        self, batches: Iterable[Sequence[StoredEvent]], operation: str = "saving events"
+    ) -> list[int]:
+        """Insert every batch in one write transaction, each as it arrives; all or nothing."""
+        ids: list[int] = []
+        with self.datastore.transaction(commit=True) as c:
+            for batch in batches:
+                ids += self._insert_events(c, batch) or []
+        return ids
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any
     ) -> Sequence[int] | None:

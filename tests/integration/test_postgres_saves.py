@@ -7,13 +7,14 @@ replay that saves over 100,000 events at once, and cut a save's connection part-
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
 import psycopg
 import pytest
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.bot_config import parse_bot_config
 from application.replay import replay
@@ -154,5 +155,44 @@ def test_the_library_contract_holds_notification_ids_in_order_and_none_for_nothi
         assert list(second or []) == [6, 7, 8, 9]
         notifications = app.recorder.select_notifications(1, 20)
         assert [n.id for n in notifications] == list(range(1, 10))
+    finally:
+        app.close()
+
+
+def test_a_save_conflicting_with_a_stored_event_is_an_integrity_error_storing_nothing(
+    postgres_url: str,
+) -> None:
+    app = build_application(postgres_url)
+    try:
+        stored = some_events(3)
+        app.recorder.insert_events(stored)
+        before = stored_rows(postgres_url)
+        conflicting = [*some_events(2), stored[1]]  # a version already stored, after new ones
+        with pytest.raises(IntegrityError):  # RecordConflictError: callers reload and retry
+            app.recorder.insert_events(conflicting)
+        assert stored_rows(postgres_url) == before
+    finally:
+        app.close()
+
+
+def test_a_save_after_the_server_dropped_the_pooled_connections_still_stores(
+    postgres_url: str,
+) -> None:
+    app = build_application(postgres_url)
+    try:
+        recorder = app.recorder
+        assert isinstance(recorder, CopyPostgresApplicationRecorder)
+        recorder.insert_events(some_events(1))
+        with ExitStack() as held:  # every pooled connection at once, to learn their pids
+            pids = [
+                held.enter_context(recorder.datastore.get_connection()).info.backend_pid
+                for _ in range(recorder.datastore.pool.min_size)
+            ]
+        with psycopg.connect(_postgres_url(), autocommit=True) as admin:
+            for pid in pids:
+                admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        # The pool drops what it sees broken; one that fails only at BEGIN makes the save retry.
+        assert len(recorder.insert_events(some_events(5)) or []) == 5
+        assert len(stored_rows(postgres_url)) == 6
     finally:
         app.close()
