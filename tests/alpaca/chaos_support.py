@@ -52,15 +52,29 @@ class Life:
     """One life of the trader: started (maybe killed once mid start-up first), run, killed."""
 
     run: timedelta  # market time from the resumed clock to the SIGKILL
+    speed: float  # times CHAOS_SPEED: a faster market leaves the trader behind
+    # The SIGKILL this many wall ms after the minute boundary `run` falls in, while the trader
+    # stores a bar's decisions, sends their orders and takes the fills the new minute brought.
+    after_bar_ms: float | None
     faults: dict[str, Any]  # set once the trader is up
     linger: bool  # counted faults left at the kill hit the next start-up
     drop_at: timedelta | None  # the streams dropped (they reconnect)
     outage: tuple[timedelta, timedelta] | None  # streams dropped and refused, from..to
     down: timedelta  # market time passing while the trader is down
-    startup_kill: float | None  # SIGKILL this many seconds after the spawn, before it is up
+    # Before this life, a start SIGKILLed this many seconds after its trading stream connected:
+    # while it reconciles, warms up, protects what is held.
+    startup_kill: float | None
 
 
-def plan(seed: int, known: dict[str, Any]) -> list[Life]:
+@dataclass(frozen=True, slots=True)
+class Plan:
+    lives: list[Life]
+    # The clean run at the end goes past every bot's window (everything flattened); else it
+    # stops 20 market minutes after the last kill, bots holding positions and working exits.
+    flat_end: bool
+
+
+def plan(seed: int, known: dict[str, Any]) -> Plan:
     """16-19 lives, about 9 market minutes apart; faults on in a bit more than half."""
     rng = random.Random(f"chaos-plan:{seed}")
     count = rng.randint(16, 19)
@@ -68,6 +82,8 @@ def plan(seed: int, known: dict[str, Any]) -> list[Life]:
     lives = []
     for i in range(count):
         run = timedelta(seconds=rng.uniform(10, 14 * 60))
+        speed = rng.choice((0.5, 1.0, 1.0, 2.0, 4.0))
+        after_bar = rng.uniform(0.0, 40.0) if rng.random() < 0.5 else None
         faults = _faults(rng, known) if rng.random() < 0.6 else {}
         drop = run * rng.uniform(0.1, 0.9) if rng.random() < 0.2 else None
         outage = None
@@ -75,9 +91,10 @@ def plan(seed: int, known: dict[str, Any]) -> list[Life]:
             start = rng.uniform(0.1, 0.6)
             outage = (run * start, run * (start + rng.uniform(0.1, 0.3)))
         down = timedelta(seconds=0 if rng.random() < 0.4 else rng.uniform(30, 6 * 60))
-        startup = rng.uniform(0.2, 3.0) if i in startup_kills else None
-        lives.append(Life(run, faults, rng.random() < 0.3, drop, outage, down, startup))
-    return lives
+        startup = rng.uniform(0.0, 1.0) if i in startup_kills else None
+        linger = rng.random() < 0.3
+        lives.append(Life(run, speed, after_bar, faults, linger, drop, outage, down, startup))
+    return Plan(lives, flat_end=rng.random() < 0.5)
 
 
 def _faults(rng: random.Random, known: dict[str, Any]) -> dict[str, Any]:
@@ -125,12 +142,18 @@ class Trader:
 
     def start(self, kill_after: float | None = None) -> None:
         """Spawn (the market paused) and wait until both streams are up and subscribed; or, with
-        `kill_after`, SIGKILL it that many seconds into its start-up. A trader that ends alone
-        or never comes up is counted and started again."""
+        `kill_after`, SIGKILL it that many seconds after its trading stream connected (its
+        start-up then reconciles). A trader that ends alone or never comes up is counted and
+        started again."""
         for _ in range(_START_ATTEMPTS):
             self._wait_streams(0, 0, "the killed trader's streams to close")
             self._spawn()
             if kill_after is not None:
+                deadline = time.monotonic() + 30
+                while self._alive() and time.monotonic() < deadline:
+                    if self.sim.state()["stream_clients"]["trading"]:
+                        break
+                    time.sleep(0.01)
                 time.sleep(kill_after)
                 if self._alive():
                     self.kill(startup=True)

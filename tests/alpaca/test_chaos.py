@@ -3,15 +3,17 @@ books checked against the broker.
 
 Seven bots trade four symbols (`chaos_market`: seeded bars with gaps and wicks, tight stops and
 targets, one vote enough) through a real `openbell live` process on the Alpaca simulator, the
-market running at CHAOS_SPEED (300: a minute every 0.2 s). The seeded schedule (`chaos_support
-.plan`) kills the trader with SIGKILL 16-19 times at market moments, plus 3 times mid start-up;
-each restart waits for its streams with the market paused, and the market may move on for up to
-6 minutes while it is down. In about 60% of its lives the simulator injects faults: 429s, 500s,
-500s after the work was done, an answer held past the client's timeout, delays, late fill
-updates, rejections (and `fill_on_cancel` when the simulator has it); some lives drop or block
-the streams for a while, and some leave unused faults to the next start-up. At the end the
-trader runs cleanly for 20 market minutes or more, stops with SIGTERM, and starts again (market
-paused) until a start sends nothing new, so a last start-up reconciliation has run.
+market running at CHAOS_SPEED (300: a minute every 0.2 s) times 0.5 to 4 per life. The seeded
+schedule (`chaos_support.plan`) kills the trader with SIGKILL 16-19 times at market moments (half
+of them a few milliseconds after a minute's bars and fills went out), plus 3 times during a
+start-up's reconciliation; each restart waits for its streams with the market paused, and the
+market may move on for up to 6 minutes while it is down. In about 60% of its lives the simulator
+injects faults: 429s, 500s, 500s after the work was done, an answer held past the client's
+timeout, delays, late fill updates, rejections (and `fill_on_cancel` when the simulator has it);
+some lives drop or block the streams for a while, and some leave unused faults to the next
+start-up. At the end the trader runs cleanly for 20 market minutes (in half the seeds, on past
+every bot's window, so all is flattened), stops with SIGTERM, and starts again (market paused)
+until a start sends nothing new, so a last start-up reconciliation has run.
 
 Then, from the stored events and the simulator's orders and account only:
 - every broker order (an OCO's legs count as their parent) has exactly one `OrderSubmitted`,
@@ -44,6 +46,7 @@ from tests.alpaca.chaos_market import OPEN, SYMBOLS, chaos_bars, create_bots
 from tests.alpaca.chaos_support import (
     FAULTS,
     Life,
+    Plan,
     Tally,
     Trader,
     log_tail,
@@ -99,12 +102,12 @@ def _chaos(seed: int, url: str, tmp_path: Path) -> None:
     bars = chaos_bars(seed)
     with RunningSim(bars, SimOptions(start=OPEN, seed=seed)) as running:
         sim = Sim(running)
-        lives = plan(seed, sim.state()["faults"])
+        schedule = plan(seed, sim.state()["faults"])
         trader = Trader(sim, url, log, tally, set(SYMBOLS))
         try:
-            for life in lives:
+            for life in schedule.lives:
                 _live(sim, trader, life, tally)
-            stop_codes = _finish(sim, trader, app)
+            stop_codes = _finish(sim, trader, app, schedule.flat_end)
         finally:
             trader.close()
         events = {bot_id: list(app.bot_events(bot_id)) for bot_id in names}
@@ -112,7 +115,7 @@ def _chaos(seed: int, url: str, tmp_path: Path) -> None:
         problems, figures = check_books(names, events, bots, sim.orders(), _account(sim))
         ended = market_now(sim)
     problems += [f"the clean stop exited with {code}" for code in stop_codes if code != 0]
-    print(_summary(tally, lives, figures, ended, log))
+    print(_summary(tally, schedule, figures, ended, log))
     assert not problems, (
         f"chaos seed {seed} on {store}: {len(problems)} problems\n  "
         + "\n  ".join(problems)
@@ -129,17 +132,22 @@ def _live(sim: Sim, trader: Trader, life: Life, tally: Tally) -> None:
     if life.faults:
         sim.faults(**life.faults)
         tally.faults.update(n for n in life.faults if n in FAULTS)
-    resumed = _clock(sim, speed=SPEED)
-    steps: list[tuple[timedelta, dict[str, Any]]] = [(life.run, {})]
+    resumed = _clock(sim, speed=SPEED * life.speed)
+    kill_at = resumed + life.run
+    if life.after_bar_ms is not None:
+        boundary = kill_at.replace(second=0, microsecond=0)
+        kill_at = boundary + timedelta(seconds=life.after_bar_ms / 1000 * SPEED * life.speed)
+    steps: list[tuple[datetime, dict[str, Any]]] = [(max(kill_at, resumed), {})]
     if life.drop_at is not None:
-        steps.append((life.drop_at, {"drop_streams": True}))
+        steps.append((resumed + life.drop_at, {"drop_streams": True}))
         tally.drops += 1
     if life.outage is not None:
-        steps.append((life.outage[0], {"block_streams": True, "drop_streams": True}))
-        steps.append((life.outage[1], {"block_streams": False}))
+        steps.append((resumed + life.outage[0], {"block_streams": True, "drop_streams": True}))
+        steps.append((resumed + life.outage[1], {"block_streams": False}))
         tally.outages += 1
-    for after, faults in sorted(steps, key=lambda step: step[0]):
-        wait_market(sim, resumed + after)
+    # The kill last among equals: an outage never outlives its life.
+    for moment, faults in sorted(steps, key=lambda step: (step[0], not step[1])):
+        wait_market(sim, moment)
         if faults:
             sim.faults(**faults)
     trader.kill()
@@ -152,13 +160,14 @@ def _live(sim: Sim, trader: Trader, life: Life, tally: Tally) -> None:
         sim.post("/admin/clock", {"advance": life.down.total_seconds()})
 
 
-def _finish(sim: Sim, trader: Trader, app: Any) -> list[int]:
+def _finish(sim: Sim, trader: Trader, app: Any, flat_end: bool) -> list[int]:
     """A clean run, SIGTERM, then start-ups with the market paused until one sends nothing."""
     requests.delete(f"{sim.url}/admin/faults", timeout=5).raise_for_status()
     _clock(sim, speed=0)
     trader.start()
     resumed = _clock(sim, speed=SPEED)
-    wait_market(sim, max(resumed + CLEAN, LAST_WINDOW_END + timedelta(minutes=10)))
+    end = resumed + CLEAN
+    wait_market(sim, max(end, LAST_WINDOW_END + timedelta(minutes=10)) if flat_end else end)
     _clock(sim, speed=0)
     _quiet(sim, app)
     codes = [trader.stop()]
@@ -199,13 +208,16 @@ def _account(sim: Sim) -> dict[str, int]:
 
 
 def _summary(
-    tally: Tally, lives: list[Life], figures: dict[str, Any], ended: datetime, log: Path
+    tally: Tally, schedule: Plan, figures: dict[str, Any], ended: datetime, log: Path
 ) -> str:
+    lives, flat = schedule.lives, schedule.flat_end
     faulted = sum(1 for life in lives if life.faults)
+    after_bar = sum(1 for life in lives if life.after_bar_ms is not None)
     return (
-        f"  {len(lives)} lives, {tally.kills} SIGKILLs + {tally.startup_kills} mid start-up, "
+        f"  {len(lives)} lives, {tally.kills} SIGKILLs ({after_bar} just after a bar) + "
+        f"{tally.startup_kills} mid start-up, "
         f"{tally.starts} starts (ended alone: {tally.exits or 'none'}, hung: {tally.hung}); "
-        f"market until {ended:%H:%M} UTC\n"
+        f"market until {ended:%H:%M} UTC ({'past every window' if flat else 'mid-window'})\n"
         f"  faults in {faulted} lives: {dict(tally.faults)}, stream drops {tally.drops}, "
         f"outages {tally.outages}\n"
         f"  broker orders {figures['broker orders']}, OrderSubmitted {figures['submitted']}, "
