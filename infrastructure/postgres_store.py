@@ -2,7 +2,7 @@
 
 The library's recorder sends a save as one INSERT whose parameter is an array of every event,
 inside a psycopg pipeline. From ~20,000 events client and server wait on each other for good
-(psycopg #685: the pipeline stops sending part-way through the big message). This recorder holds
+(psycopg #685: in pipeline mode each end waits for the other). This recorder holds
 the same EXCLUSIVE table lock and sends NOTIFY as the library does, then reserves each batch's
 notification ids from the table's sequence and streams its rows with COPY, at most ROWS_PER_COPY
 per statement; one transaction holds them all, so a failed save stores nothing. The stored rows
@@ -15,8 +15,6 @@ notification_id would refuse an overlap rather than let it pass.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -34,13 +32,13 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg.sql import SQL, Identifier
 
+from infrastructure.pg_watchdog import WATCHDOG, Watch
 from projections.db import CONNECTION_KWARGS
 
 # Ours, not the library's: libpq `options` for each new session, and the client's deadline.
 SESSION_OPTIONS = "POSTGRES_SESSION_OPTIONS"
 CLIENT_DEADLINE = "POSTGRES_CLIENT_DEADLINE"
 
-NEVER = float("inf")
 CONNECT_ATTEMPTS = 10  # as the library's recorder: enough to get past a pool of dropped ones
 ROWS_PER_COPY = 20_000  # ~6 MB a statement: each far inside statement_timeout
 FIND_SEQUENCE = (
@@ -122,7 +120,7 @@ class CopyPostgresApplicationRecorder(PostgresApplicationRecorder):
             if self._sequence is None:
                 cursor.execute(FIND_SEQUENCE, self._table)
                 self._sequence = str(_first(cursor))
-            with _WATCHDOG.watching(conn, self.deadline) as deadline, conn.transaction():
+            with WATCHDOG.watching(conn, self.deadline) as deadline, conn.transaction():
                 for batch in batches:
                     progress.taken = True
                     if batch:
@@ -135,7 +133,7 @@ class CopyPostgresApplicationRecorder(PostgresApplicationRecorder):
         self,
         cursor: psycopg.Cursor[Any],
         batch: Sequence[StoredEvent],
-        deadline: _Watch,
+        deadline: Watch,
         first: bool,
     ) -> range:
         # Under the table lock nobody else draws from the sequence: a reserved run is ours.
@@ -165,78 +163,6 @@ def _first(cursor: psycopg.Cursor[Any]) -> Any:
     row = cursor.fetchone()
     assert row is not None
     return next(iter(row.values())) if isinstance(row, dict) else row[0]
-
-
-class _Watch:
-    """One connection's deadline: each `with watch:` block (a statement) gets `seconds`."""
-
-    def __init__(self, watchdog: _Watchdog, conn: psycopg.Connection[Any], seconds: float) -> None:
-        self.watchdog, self.conn, self.seconds = watchdog, conn, seconds
-        self.due = NEVER
-
-    def start(self) -> None:
-        if self.seconds > 0:
-            self.due = time.monotonic() + self.seconds
-            self.watchdog.wake_by(self.due)
-
-    def __enter__(self) -> None:
-        self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.due = NEVER
-
-
-class _Watchdog:
-    """One thread for all saves' client deadlines: it cancels the statement of a connection
-    whose deadline passed (the client's own limit, for when the server cannot end a wait)."""
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._watches: set[_Watch] = set()
-        self._thread: threading.Thread | None = None
-        self._wakes_at = NEVER
-
-    @contextlib.contextmanager
-    def watching(self, conn: psycopg.Connection[Any], seconds: float) -> Iterator[_Watch]:
-        watch = _Watch(self, conn, seconds)
-        if seconds <= 0:
-            yield watch
-            return
-        with self._changed:
-            self._watches.add(watch)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="pg-deadline", daemon=True)
-                self._thread.start()
-        try:
-            yield watch
-        finally:
-            with self._changed:
-                self._watches.discard(watch)
-
-    def wake_by(self, due: float) -> None:
-        if due < self._wakes_at:  # else the thread wakes in time anyway (a read without the lock:
-            with self._changed:  # at worst a needless notify)
-                self._changed.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._changed:
-                now = time.monotonic()
-                expired = [w for w in self._watches if w.due <= now]
-                for watch in expired:
-                    watch.due = NEVER
-                if not expired:
-                    self._wakes_at = min((w.due for w in self._watches), default=NEVER)
-                    wait = None if self._wakes_at == NEVER else self._wakes_at - now
-                    self._changed.wait(wait)
-                    self._wakes_at = NEVER
-                    continue
-            for watch in expired:  # outside the lock: cancelling is a network call
-                with contextlib.suppress(psycopg.Error):
-                    watch.conn.cancel_safe(timeout=5)
-
-
-_WATCHDOG = _Watchdog()
 
 
 class _Progress:
