@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,18 @@ from domain.orders import bot_hex_of
 
 NEW_YORK = ZoneInfo("America/New_York")
 log = logging.getLogger("openbell.engine")
+
+
+def minutes_of(bars: Iterable[Bar]) -> Iterator[list[Bar]]:
+    """The bars (in time order) a minute at a time."""
+    minute: list[Bar] = []
+    for bar in bars:
+        if minute and bar.timestamp != minute[0].timestamp:
+            yield minute
+            minute = []
+        minute.append(bar)
+    if minute:
+        yield minute
 
 
 class SettableClock:
@@ -92,16 +104,44 @@ class TradingEngine:
 
     def run(self, bars: Iterable[Bar], progress: Callable[[int], None] | None = None) -> int:
         count = 0
-        for bar in bars:
-            self.on_bar(bar)
-            count += 1
-            if progress is not None and count % 2000 == 0:
+        for minute in minutes_of(bars):
+            self.on_minute(minute)
+            count += len(minute)
+            if progress is not None and count % 2000 < len(minute):
                 progress(count)
         if progress is not None:
             progress(count)
         return count
 
+    def on_minute(self, bars: Sequence[Bar]) -> None:
+        """Every symbol's bar of one minute: first the broker meets each bar's open (the fills
+        of the minute, and protection placed after an entry's fill, inside its bar), then the
+        bots act on each bar's close. Live trading sees the same: a minute's fills arrive
+        while it trades, its bars when it has closed."""
+        if len(bars) == 1:
+            self.on_bar(bars[0])
+            return
+        opened = bars[0].timestamp
+        day = self._trading_day(opened)
+        clock, broker = self.clock, self.broker
+        clock.set(opened)
+        for bar in bars:
+            broker.observe(bar)
+        if updates := broker.poll_updates():
+            self._dispatch(updates)
+        for bar in bars:
+            for runner in self._by_symbol.get(bar.symbol, ()):
+                if runner.bot.working_entries:
+                    runner.expire_stale_entries(bar.symbol)
+        closed = opened + BAR_LENGTH
+        clock.set(closed)
+        for bar in bars:
+            self._act(bar, day, closed)
+        if updates := broker.poll_updates():
+            self._dispatch(updates)
+
     def on_bar(self, bar: Bar) -> None:
+        """One bar, the only one of its minute (else `on_minute`)."""
         opened = bar.timestamp
         # Most bars fall on the day of the bar before: then no call to work the day out.
         within = self._day_starts <= opened < self._day_ends
@@ -117,14 +157,20 @@ class TradingEngine:
                 runner.expire_stale_entries(bar.symbol)
         closed = opened + BAR_LENGTH
         clock.set(closed)
+        self._act(bar, day, closed)
+        if updates := broker.poll_updates():
+            self._dispatch(updates)
+
+    def _act(self, bar: Bar, day: date, closed: datetime) -> None:
         self.hub.update(bar)
-        for runner in runners:
+        failed = []
+        for runner in self._by_symbol.get(bar.symbol, ()):
             try:
                 runner.on_bar(bar, day, closed)
             except Exception as exc:  # one bot's failure stops that bot, never the others
-                self.fail(runner, f"{type(exc).__name__}: {exc} (on the {bar.symbol} bar)")
-        if updates := broker.poll_updates():
-            self._dispatch(updates)
+                failed.append((runner, f"{type(exc).__name__}: {exc} (on the {bar.symbol} bar)"))
+        for runner, reason in failed:  # muting changes the list walked above
+            self.fail(runner, reason)
 
     def warm(self, bar: Bar) -> None:
         """A bar from before the engine started: indicators and decisions learn it, nobody acts.

@@ -24,7 +24,7 @@ from uuid import UUID
 from eventsourcing.persistence import RecordConflictError, Recording
 
 from application.bot_runner import BotRunner
-from application.engine import SettableClock, TradingEngine
+from application.engine import SettableClock, TradingEngine, minutes_of
 from application.feed_roster import BOT_TOPICS, Roster
 from application.live_ports import LiveBars, LiveBroker, MarketCalendar
 from application.live_warm_up import BarsFor, WarmUps, previous_open
@@ -151,7 +151,7 @@ class LiveTrader:
         now = self.market.now()
         self.clock.set(now)
         watch = StoreWatch(self.app.recorder, BOT_TOPICS)
-        reconciler = Reconciler(self.broker, self.engine, self._history)
+        reconciler = Reconciler(self.broker, self.engine)
         warm_ups = self.warm_ups
         roster = LiveRoster(
             self.app,
@@ -194,15 +194,17 @@ class LiveTrader:
         roster.sync(watch.changed())
         if bars:
             last = self.warm_ups.last
-            for bar in bars:
-                self.engine.on_bar(bar)
-                last[bar.symbol] = bar
-                self.stats["bars"] += 1
-                if self._on_bar is not None:
-                    self._on_bar(bar)
+            for minute in minutes_of(bars):
+                self.engine.on_minute(minute)
+                for bar in minute:
+                    last[bar.symbol] = bar
+                    self.stats["bars"] += 1
+                    if self._on_bar is not None:
+                        self._on_bar(bar)
         else:
             if feed is None:
                 threading.Event().wait(self._idle)
+            self.broker.release_current()
             self.engine.dispatch_updates()
         self._commit(roster, watch)
         self.done_bars += len(bars)
@@ -214,6 +216,7 @@ class LiveTrader:
             if not self.outbox.pending:
                 return
             self.stats["orders_sent"] += self.outbox.flush()
+            self.broker.release_current()  # an entry filled as it arrived is protected now
             self.engine.dispatch_updates()
 
     def _save(self, roster: Roster) -> list[Recording[UUID]]:
@@ -241,6 +244,3 @@ class LiveTrader:
         if app.repository.cache is not None or app.snapshots is not None:
             return app.save(*events)
         return app.events.put(events)
-
-    def _history(self, bot_id: UUID) -> list[Any]:
-        return list(self.app.bot_events(bot_id))

@@ -50,6 +50,11 @@ class LiveBroker(Broker, Protocol):
         """Look the order up and report what changed since `track`; None: the broker has none."""
         ...
 
+    def release_current(self) -> None:
+        """Between bars: report what happened in the minute after the last bar the engine has
+        for every symbol, as if its bar had been observed up to now."""
+        ...
+
     def release_until(self, moment: datetime) -> None:
         """Report fills up to `moment` now instead of waiting for their bar to be observed."""
         ...

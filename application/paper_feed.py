@@ -28,7 +28,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import RecordConflictError, Recording
 
-from application.engine import SettableClock, TradingEngine
+from application.engine import SettableClock, TradingEngine, minutes_of
 from application.feed_roster import BOT_TOPICS, Roster
 from application.feed_status import FeedState, FeedStatus, bar_message
 from application.ports import Broker
@@ -104,19 +104,22 @@ class PaperFeed:
         roster = Roster(self._app, engine, lambda: self._bars[: self.status().bars_fed])
         roster.load()
         state = FeedState.FINISHED
-        for index, bar in enumerate(self._bars):
+        fed, bars = 0, self._bars
+        for minute in minutes_of(bars):
             if self._stopping(shutdown):
                 state = FeedState.STOPPED
                 break
             roster.sync(watch.changed())
-            engine.on_bar(bar)
+            engine.on_minute(minute)
             watch.saved(self._save(roster))
+            fed += len(minute)
             self._update(
-                bars_fed=index + 1, current_bar_time=bar.timestamp, bots=len(engine.runners)
+                bars_fed=fed, current_bar_time=minute[0].timestamp, bots=len(engine.runners)
             )
-            self._send(bar)
-            if index + 1 < len(self._bars):
-                self._sleep(bar, self._bars[index + 1], shutdown)
+            for bar in minute:
+                self._send(bar)
+            if fed < len(bars):
+                self._sleep(minute[0], bars[fed], shutdown)
         roster.sync(watch.changed())
         roster.withdraw_all(f"paper feed {state.value}: its simulated broker is gone")
         watch.saved(self._save(roster))

@@ -22,9 +22,8 @@ that ended meanwhile flattens them instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 from application.bot_runner import BotRunner
@@ -36,14 +35,13 @@ from domain.orders import bot_hex_of
 NEVER_RECEIVED = "the broker never received it (found at start-up)"
 STABLE_READS = 5  # reads of the account around the orders before settling for the last one
 _EVERYTHING = datetime.max.replace(tzinfo=UTC)
-History = Callable[[UUID], Iterable[Any]]
 
 
 class Reconciler:
     """Reconciles runners that just joined the engine; errored ones are left out of trading."""
 
-    def __init__(self, broker: LiveBroker, engine: TradingEngine, history: History) -> None:
-        self.broker, self.engine, self._history = broker, engine, history
+    def __init__(self, broker: LiveBroker, engine: TradingEngine) -> None:
+        self.broker, self.engine = broker, engine
 
     def run(
         self,
@@ -114,17 +112,22 @@ class Reconciler:
             found[cid] = ", ".join(notes)
 
     def _strangers(self, bot: Bot, at_broker: list[BrokerOrder], problems: list[str]) -> None:
-        """Orders with this bot's id at the broker that none of its events submitted."""
-        mine = [o for o in at_broker if o.client_order_id.startswith(f"ob-{bot.id.hex}-")]
-        if not mine:
-            return
-        known = {e.client_order_id for e in self._history(bot.id) if _is_submission(e)}
-        for order in mine:
+        """Orders with this bot's id at the broker that its events contradict: none of them
+        submitted it, or they ended it with other fills than the broker's."""
+        prefix = f"ob-{bot.id.hex}-"
+        for order in at_broker:
             cid = order.client_order_id
-            if cid not in known and cid.rsplit("-", 1)[0] not in known:  # OCO legs: <cid>-stop
+            if not cid.startswith(prefix) or cid in bot.orders:
+                continue  # another's, or working: `_orders` looked it up
+            recorded = bot.ended.get(cid)
+            if recorded is None:
                 problems.append(
                     f"order {cid} at the broker ({order.status}, {order.filled_qty} of "
                     f"{order.qty} {order.symbol} filled) is in none of the bot's events"
+                )
+            elif not order.is_open and order.filled_qty != recorded:
+                problems.append(
+                    f"{cid}: the broker filled {order.filled_qty}, the bot's fills say {recorded}"
                 )
 
     def _apply(self, runners: Sequence[BotRunner], at: datetime) -> None:
@@ -192,7 +195,3 @@ class Reconciler:
             for bot in concerned:
                 findings[bot.id][f"position {symbol}"] = reason
                 bot.raise_alert(at, "warning", reason)
-
-
-def _is_submission(event: Any) -> bool:
-    return isinstance(event, Bot.OrderSubmitted)

@@ -288,6 +288,27 @@ class AlpacaBroker:
         self._absorb(found)
         return broker_order_of(found)
 
+    def release_current(self) -> None:
+        """Report what happened in the minute in progress once the engine has every symbol's
+        bar before it, stamped with that minute's start.
+
+        Replay's broker fills an entry at a bar's open and the bot protects it there, inside
+        that bar; holding the fill until the bar is observed would send the protection a bar
+        later. Called between bars, this puts the report exactly where replay has it: after
+        the previous minute's bars, before this minute's.
+        """
+        with self._lock:
+            if not self._observed:
+                return
+            caught_up = min(self._observed.values())
+            for symbol in sorted(self._held):  # replay's broker meets the bars in this order
+                held = self._held[symbol]
+                if self._observed.get(symbol) != caught_up or not held:
+                    continue
+                ends = caught_up + BAR_LENGTH
+                self._ready += [_restamp(u, caught_up) for at, u in held if at < ends]
+                self._held[symbol] = [(at, u) for at, u in held if at >= ends]
+
     def release_until(self, moment: datetime) -> None:
         """Fills that happened by `moment` are reported now, without waiting for a bar."""
         with self._lock:

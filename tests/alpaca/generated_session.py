@@ -126,11 +126,14 @@ def assert_trades_as_replayed(
 
 
 def decisions(events: list[Any], end: datetime) -> list[tuple[str, dict[str, Any]]]:
-    """What the bot decided on the bars both sides processed (stopping releases later fills)."""
+    """What the bot decided on the bars both sides processed (stopping releases later fills),
+    by moment and symbol: within one moment, live trading records a symbol's exit that waited
+    for a cancel after the moment's other bars (the cancel leaves once they are stored), replay
+    at once."""
+    chosen = [e for e in events if isinstance(e, DECISIONS) and e.timestamp < end]
+    chosen.sort(key=lambda e: (e.timestamp, e.symbol))  # stable: each symbol's own order stays
     return [
-        (type(e).__name__, {k: v for k, v in vars(e).items() if k not in IGNORED})
-        for e in events
-        if isinstance(e, DECISIONS) and e.timestamp < end
+        (type(e).__name__, {k: v for k, v in vars(e).items() if k not in IGNORED}) for e in chosen
     ]
 
 
