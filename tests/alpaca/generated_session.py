@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from application.bot_config import parse_bot_config
 from application.bot_runner import BotRunner
-from application.engine import SettableClock, TradingEngine
+from application.engine import SettableClock, TradingEngine, minutes_of
 from application.service import OpenbellApplication, bot_id_for
 from domain.bot import Bot
 from domain.calendar import NEW_YORK, session_on
@@ -80,15 +80,20 @@ def replay(
     if change is not None:
         symbols |= set(change[0].symbols)
         shadow = BotRunner(_started(uuid4(), change[0]), engine.hub, engine.broker, clock)
-    for bar in BARS:
-        if bar.symbol not in symbols or bar.timestamp >= end:
-            continue
-        if change is not None and shadow is not None and bar.timestamp >= change[1]:
+    bars = [b for b in BARS if b.symbol in symbols and b.timestamp < end]
+    for minute in minutes_of(bars):
+        moment = minute[0].timestamp
+        if change is not None and shadow is not None and moment >= change[1]:
             _reconfigure(engine, runner, change[0], shadow.last_decision if recall else {})
             shadow = None
-        (engine.warm if bar.timestamp < live_from else engine.on_bar)(bar)
+        if moment < live_from:
+            for bar in minute:
+                engine.warm(bar)
+        else:
+            engine.on_minute(minute)
         if shadow is not None:
-            shadow.recall(bar, bar.timestamp.astimezone(NEW_YORK).date(), bar.closed_at)
+            for bar in minute:
+                shadow.recall(bar, moment.astimezone(NEW_YORK).date(), bar.closed_at)
     return engine
 
 
@@ -126,14 +131,11 @@ def assert_trades_as_replayed(
 
 
 def decisions(events: list[Any], end: datetime) -> list[tuple[str, dict[str, Any]]]:
-    """What the bot decided on the bars both sides processed (stopping releases later fills),
-    by moment and symbol: within one moment, live trading records a symbol's exit that waited
-    for a cancel after the moment's other bars (the cancel leaves once they are stored), replay
-    at once."""
-    chosen = [e for e in events if isinstance(e, DECISIONS) and e.timestamp < end]
-    chosen.sort(key=lambda e: (e.timestamp, e.symbol))  # stable: each symbol's own order stays
+    """What the bot decided on the bars both sides processed (stopping releases later fills)."""
     return [
-        (type(e).__name__, {k: v for k, v in vars(e).items() if k not in IGNORED}) for e in chosen
+        (type(e).__name__, {k: v for k, v in vars(e).items() if k not in IGNORED})
+        for e in events
+        if isinstance(e, DECISIONS) and e.timestamp < end
     ]
 
 
