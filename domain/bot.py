@@ -120,6 +120,12 @@ class Bot(Aggregate):
         held = set(self.positions) - set(config.symbols)
         if held:
             raise BotStatusConflict(f"still holds {', '.join(sorted(held))}; close it first")
+        working = {o.symbol for o in self.orders.values()} - set(config.symbols)
+        if working:
+            # Nobody would watch them: the bot gets no more bars of a symbol it dropped.
+            raise BotStatusConflict(
+                f"still has orders working on {', '.join(sorted(working))}; wait until they end"
+            )
         if self.available_cash + config.capital - self.config.capital < 0:
             raise BotStatusConflict(
                 f"capital {config.capital} is below what the bot has committed "

@@ -202,6 +202,16 @@ def test_config_change_records_what_changed_and_refuses_dropping_a_held_symbol()
         bot.change_config(config(symbols=["MSFT"]), T0)
 
 
+def test_config_change_refuses_dropping_a_symbol_with_orders_working():
+    bot = new_bot()
+    buy(bot)
+    with pytest.raises(BotStatusConflict, match="still has orders working on AAPL"):
+        bot.change_config(config(symbols=["MSFT"]), T0)
+    bot.cancel_order(T0, "b1", "not filled")
+    bot.change_config(config(symbols=["MSFT"]), T0)
+    assert bot.config.symbols == ("MSFT",)
+
+
 def test_capital_cannot_drop_below_what_is_committed():
     bot = new_bot()
     buy(bot, qty=50, limit="100.00")
