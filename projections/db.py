@@ -43,7 +43,7 @@ class SessionLimits:
 
     statement_timeout: float = 60.0
     lock_timeout: float = 30.0
-    idle_in_transaction_timeout: float = 30.0
+    idle_in_transaction_timeout: float = 10.0
 
     def options(self) -> str:
         """The limits as libpq `options`, set on each session when it connects."""
