@@ -160,21 +160,22 @@ class OpenbellApplication(Application[UUID]):
             for bot, events in zip(bots, pending, strict=True):
                 sha, originator_id = hashlib.sha256(), str(bot.id)  # formatted once per bot
                 for start in range(0, len(events), SAVE_BATCH):
-                    batch = self._stored(events[start : start + SAVE_BATCH])
+                    batch = self._stored(events, start, start + SAVE_BATCH)
                     writer.put(batch)
                     for record in batch:  # in version order, as select_events returns them
                         _digest_update(sha, record, originator_id)
                 digests[bot.id] = (sha.hexdigest(), len(events))
-                events.clear()
         return digests
 
-    def _stored(self, events: list[Any]) -> list[StoredEvent]:
-        """The records of `events`, each event let go once mapped: the heap does not hold
-        both (a replay's tens of thousands), so the cyclic GC has half as much to walk."""
+    def _stored(
+        self, events: list[Any], start: int = 0, stop: int | None = None
+    ) -> list[StoredEvent]:
+        """The records of `events[start:stop]`, each event let go once mapped: the heap does not
+        hold both (a replay's tens of thousands), so the cyclic GC has half as much to walk."""
         to_stored_event = self.mapper.to_stored_event
         records = []
-        for index, event in enumerate(events):
-            records.append(to_stored_event(event))
+        for index in range(start, len(events) if stop is None else min(stop, len(events))):
+            records.append(to_stored_event(events[index]))
             events[index] = None
         return records
 
