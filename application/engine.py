@@ -118,19 +118,18 @@ class TradingEngine:
         of the minute, and protection placed after an entry's fill, inside its bar), then the
         bots act on each bar's close. Live trading sees the same: a minute's fills arrive
         while it trades, its bars when it has closed."""
-        if len(bars) == 1:
-            self.on_bar(bars[0])
-            return
         opened = bars[0].timestamp
-        day = self._trading_day(opened)
-        clock, broker = self.clock, self.broker
+        # Most minutes fall on the day of the minute before: then no call to work the day out.
+        within = self._day_starts <= opened < self._day_ends
+        day = self._day if within else self._trading_day(opened)
+        clock, broker, by_symbol = self.clock, self.broker, self._by_symbol
         clock.set(opened)
         for bar in bars:
             broker.observe(bar)
         if updates := broker.poll_updates():
             self._dispatch(updates)
         for bar in bars:
-            for runner in self._by_symbol.get(bar.symbol, ()):
+            for runner in by_symbol.get(bar.symbol, ()):
                 if runner.bot.working_entries:
                     runner.expire_stale_entries(bar.symbol)
         closed = opened + BAR_LENGTH
@@ -142,24 +141,7 @@ class TradingEngine:
 
     def on_bar(self, bar: Bar) -> None:
         """One bar, the only one of its minute (else `on_minute`)."""
-        opened = bar.timestamp
-        # Most bars fall on the day of the bar before: then no call to work the day out.
-        within = self._day_starts <= opened < self._day_ends
-        day = self._day if within else self._trading_day(opened)
-        runners = self._by_symbol.get(bar.symbol, ())
-        clock, broker = self.clock, self.broker
-        clock.set(opened)
-        broker.observe(bar)
-        if updates := broker.poll_updates():
-            self._dispatch(updates)
-        for runner in runners:
-            if runner.bot.working_entries:
-                runner.expire_stale_entries(bar.symbol)
-        closed = opened + BAR_LENGTH
-        clock.set(closed)
-        self._act(bar, day, closed)
-        if updates := broker.poll_updates():
-            self._dispatch(updates)
+        self.on_minute((bar,))
 
     def _act(self, bar: Bar, day: date, closed: datetime) -> None:
         self.hub.update(bar)
