@@ -48,7 +48,7 @@ from domain.calendar import LAST_YEAR, session_on
 from domain.config import BotConfig
 from infrastructure.bars_io import load_bars, write_bars_csv
 from infrastructure.bootstrap import build_application
-from infrastructure.heap import frozen_heap
+from infrastructure.heap import frozen_heap, quick_gil_handover
 from infrastructure.sample_data import generate_bars, sessions_between
 from infrastructure.sim_broker import SimulatedBroker
 
@@ -251,7 +251,7 @@ def bench_openbell(
                 app = build_application(url)
                 try:
                     reset_peak_rss()
-                    with frozen_heap():  # as `openbell replay` runs it
+                    with frozen_heap(), quick_gil_handover():  # as `openbell replay` runs it
                         result, elapsed = timed(
                             lambda app=app: replay(app, bars, [config], SimulatedBroker, "bench")
                         )

@@ -23,7 +23,7 @@ from domain.config import BotConfig
 from infrastructure.bars_io import load_bars
 from infrastructure.bootstrap import build_application
 from infrastructure.cli.output import ProgressBar, print_json
-from infrastructure.heap import frozen_heap
+from infrastructure.heap import frozen_heap, quick_gil_handover
 from infrastructure.sim_broker import SimulatedBroker, SimulatorCosts
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -43,7 +43,8 @@ def replay(args: argparse.Namespace) -> int:
     )
     bars = load_bars(paths)
     app = build_application(args.database_url)
-    with frozen_heap():  # the bars live as long as the replay: no GC pass walks them again
+    # The bars live as long as the replay: no GC pass walks them again.
+    with frozen_heap(), quick_gil_handover():
         result = run_replay(
             app,
             bars,
