@@ -70,7 +70,8 @@ class LiveRoster(Roster):
             if listing.status in _ACTIVE:
                 self.engine.add_bot(self.app.get_bot(listing.id))
             elif listing.status in _WATCHED and (bot := self.app.get_bot(listing.id)).orders:
-                self.engine.mute(self.engine.add_bot(bot))
+                self.engine.add_bot(bot)
+                self._drop(bot, f"bot {listing.status}, orders left at the broker")
         self._reconcile(list(self.engine.runners))
 
     def _join(self, bot: Bot) -> None:

@@ -295,15 +295,17 @@ class AlpacaBroker:
         Replay's broker fills an entry at a bar's open and the bot protects it there, inside
         that bar; holding the fill until the bar is observed would send the protection a bar
         later. Called between bars, this puts the report exactly where replay has it: after
-        the previous minute's bars, before this minute's.
+        the previous minute's bars, before this minute's. A symbol whose bars the engine does
+        not follow (only a stopped or errored bot's orders rest there) has its reports now.
         """
         with self._lock:
-            if not self._observed:
-                return
-            caught_up = min(self._observed.values())
+            caught_up = min(self._observed.values(), default=None)
             for symbol in sorted(self._held):  # replay's broker meets the bars in this order
                 held = self._held[symbol]
-                if self._observed.get(symbol) != caught_up or not held:
+                if symbol not in self._observed:
+                    self._ready += [u for _, u in held]
+                    held.clear()
+                if caught_up is None or self._observed.get(symbol) != caught_up or not held:
                     continue
                 ends = caught_up + BAR_LENGTH
                 self._ready += [_restamp(u, caught_up) for at, u in held if at < ends]
