@@ -50,7 +50,7 @@ def test_an_impossible_fill_errors_that_bot_alone_and_the_others_orders_still_go
     unexpected = [e for e in events_of(first) if isinstance(e, Bot.UnexpectedFillReported)]
     assert [(e.client_order_id, e.qty) for e in unexpected] == [(bogus, 500)]
     assert "never had working" in unexpected[0].reason
-    alert = [e for e in events_of(first) if isinstance(e, Bot.AlertRaised)][0]
+    alert = next(e for e in events_of(first) if isinstance(e, Bot.AlertRaised))
     assert alert.severity == "critical" and "first stopped trading" in alert.message
     assert not [e for e in events_of(first) if isinstance(e, Bot.OrderSubmitted)]
     assert first.positions == {}
