@@ -8,9 +8,9 @@ import { Link, useLocation } from '../router';
 
 const GROUPS: Record<string, (type: string) => boolean> = {
   all: () => true,
-  trading: (t) => t.startsWith('Signal') || t.startsWith('Risk') || t === 'OrderDenied' || t.startsWith('OrderFilled') || t.startsWith('Position'),
+  trading: (t) => t.startsWith('Signal') || t.startsWith('Risk') || t === 'OrderDenied' || t === 'ExitDeferred' || t.startsWith('OrderFilled') || t.startsWith('Position'),
   orders: (t) => t.startsWith('Order'),
-  lifecycle: (t) => ['Created', 'ConfigChanged', 'Started', 'Paused', 'Resumed', 'Stopped', 'Errored', 'Archived', 'DailyLossLimitReached'].includes(t),
+  lifecycle: (t) => ['Created', 'ConfigChanged', 'Started', 'Paused', 'Resumed', 'Stopped', 'Errored', 'AlertRaised', 'UnexpectedFillReported', 'Reconciled', 'Archived', 'DailyLossLimitReached'].includes(t),
 };
 const SHOWN = 300;
 
