@@ -9,10 +9,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from application.backtest_records import BacktestRecord, BacktestStatus
+from domain.units import CENT
 from projections.db import ReadModelDatabase
 from projections.views import equity_curve, list_trades
-
-CENTS = Decimal("0.01")
 
 
 class BotSummary(BaseModel):
@@ -121,7 +120,7 @@ def drawdown(points: list[dict[str, Any]]) -> Drawdown:
         equity = Decimal(point["equity"])
         peak = equity if peak is None or equity > peak else peak
         down = peak - equity
-        pct = (down / peak * 100).quantize(CENTS) if peak > 0 else Decimal(0)
+        pct = (down / peak * 100).quantize(CENT) if peak > 0 else Decimal(0)
         worst, worst_pct = max(worst, down), max(worst_pct, pct)
         series.append(DrawdownPoint(at=point["at"], drawdown=f"{down:f}", drawdown_pct=f"{pct:f}"))
     return Drawdown(max=f"{worst:f}", max_pct=f"{worst_pct:f}", points=series)

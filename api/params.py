@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from fastapi.exceptions import RequestValidationError
 
-from domain.calendar import NEW_YORK
+from domain.units import NEW_YORK
 
 MOMENT_HELP = "ISO-8601; without an offset it means New York time (as in the audit CLI)"
 

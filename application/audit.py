@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from domain.bot import Bot
-
-NEW_YORK = ZoneInfo("America/New_York")
+from domain.units import NEW_YORK
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,16 +10,16 @@ from application.equity import EquityTracker
 from application.indicator_hub import IndicatorHub
 from application.ports import Broker, BrokerUpdate, Clock, UpdateKind
 from domain.bars import Bar, BarFloats
-from domain.bot import Bot, BotStatus, UnknownOrder
-from domain.calendar import NEW_YORK, Session, session_on, window_on
+from domain.bot import ACTIVE_STATUSES, Bot, BotStatus, UnknownOrder
+from domain.calendar import Session, session_on, window_on
 from domain.orders import Intent, OrderRequest, OrderType, Side, client_order_id
 from domain.positions import WorkingOrder
-from domain.risk import CENT, Approved, check_entry, daily_loss_breach, protective_prices
+from domain.risk import Approved, check_entry, daily_loss_breach, protective_prices
 from domain.signals import BUY, SELL, VoteRule, decide, decide_counts
+from domain.units import CENT, NEW_YORK
 
 ONE_MINUTE = timedelta(minutes=1)
 ONE_DAY = timedelta(days=1)
-_ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
 _VOTE_WORDS = {1: "buy", -1: "sell", 0: "none"}
 
 
@@ -71,7 +71,7 @@ class BotRunner:
         if day != self._day:
             self._enter_day(day)
         window = self._window
-        if window is None or bot.status not in _ACTIVE:
+        if window is None or bot.status not in ACTIVE_STATUSES:
             return
         start, end, flatten_from = window
         if closed <= start or closed > end:
@@ -125,7 +125,7 @@ class BotRunner:
         that finds it stored does not place it again.
         """
         bot = self.bot
-        if self._day is None or bot.status not in _ACTIVE or not bot.config.flatten_at_end:
+        if self._day is None or bot.status not in ACTIVE_STATUSES or not bot.config.flatten_at_end:
             return
         why = "trading window ended while the trader was down"
         window, held = self._window, bot.positions.get(bar.symbol)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from application.bot_runner import BotRunner
 from application.indicator_hub import IndicatorHub
@@ -14,8 +13,8 @@ from domain.bars import BAR_LENGTH, Bar
 from domain.bot import Bot
 from domain.calendar import Session, session_on
 from domain.orders import bot_hex_of
+from domain.units import NEW_YORK
 
-NEW_YORK = ZoneInfo("America/New_York")
 log = logging.getLogger("openbell.engine")
 
 

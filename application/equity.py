@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from domain.units import CENT
+
 
 class EquityTracker:
     """Peak-to-trough drawdown of a bot's equity, marked at every bar of its symbols."""
@@ -20,4 +22,4 @@ class EquityTracker:
             self.peak = equity
         elif self.peak - equity > self.max_drawdown:
             self.max_drawdown = self.peak - equity
-            self.max_drawdown_pct = (self.max_drawdown / self.peak * 100).quantize(Decimal("0.01"))
+            self.max_drawdown_pct = (self.max_drawdown / self.peak * 100).quantize(CENT)

@@ -23,14 +23,13 @@ from application.engine import TradingEngine
 from application.join_warm_up import warm_joiner
 from application.service import OpenbellApplication
 from domain.bars import Bar
-from domain.bot import Bot, BotStatus
+from domain.bot import ACTIVE_STATUSES, Bot
 from domain.calendar import previous_session
 
 log = logging.getLogger("openbell.paper_feed")
 
 BOT_TOPICS = "domain.bot:Bot."
 STARTED_TOPIC = "domain.bot:Bot.Started"
-_ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
 Cold = dict[str, set[str]]  # per symbol, the shared labels that have seen no bar yet
 FedBars = Callable[[], Sequence[Bar]]  # the bars fed so far, oldest first
 # Broker updates that mean the broker no longer holds the order.
@@ -49,7 +48,7 @@ class Roster:
     def load(self) -> None:
         """Every bot that is running or paused now."""
         for listing in self.app.list_bots():
-            if listing.status in _ACTIVE:
+            if listing.status in ACTIVE_STATUSES:
                 self.refresh(listing.id)
 
     def sync(self, changes: Mapping[UUID, set[str]]) -> None:
@@ -62,9 +61,9 @@ class Roster:
         fresh = self.app.get_bot(bot_id)
         runner = self.engine.runners.get(str(bot_id))
         if runner is None:
-            if fresh.status in _ACTIVE:
+            if fresh.status in ACTIVE_STATUSES:
                 self._join(fresh)
-        elif fresh.status in _ACTIVE:
+        elif fresh.status in ACTIVE_STATUSES:
             self._replace(runner, fresh)
         else:
             self._drop(fresh, f"bot {fresh.status.value}")

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from application.bot_runner import BotRunner
 from application.indicator_hub import IndicatorHub
 from domain.bars import Bar
-from domain.calendar import NEW_YORK
+from domain.units import NEW_YORK
 
 
 def warm_joiner(runner: BotRunner, bars: Iterable[Bar], cold: Mapping[str, Iterable[str]]) -> None:

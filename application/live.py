@@ -33,11 +33,10 @@ from application.reconcile import Reconciler
 from application.service import OpenbellApplication
 from application.store_watch import StoreWatch
 from domain.bars import Bar
-from domain.bot import Bot, BotStatus
+from domain.bot import ACTIVE_STATUSES, Bot, BotStatus
 from domain.orders import Intent
 
 log = logging.getLogger("openbell.live")
-_ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED)
 _WATCHED = (BotStatus.ERRORED, BotStatus.STOPPED)
 WarmUp = Callable[[BotRunner, dict[str, set[str]]], None]  # a runner, its cold shared labels
 
@@ -67,7 +66,7 @@ class LiveRoster(Roster):
         for listing in self.app.list_bots():
             if self.only is not None and listing.id not in self.only:
                 continue
-            if listing.status in _ACTIVE:
+            if listing.status in ACTIVE_STATUSES:
                 self.engine.add_bot(self.app.get_bot(listing.id))
             elif listing.status in _WATCHED and (bot := self.app.get_bot(listing.id)).orders:
                 self.engine.add_bot(bot)

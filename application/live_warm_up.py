@@ -24,7 +24,7 @@ from application.engine import TradingEngine
 from application.join_warm_up import warm_joiner
 from application.live_ports import LiveBars, MarketCalendar
 from domain.bars import Bar
-from domain.bot import BotStatus
+from domain.bot import ACTIVE_STATUSES, BotStatus
 
 log = logging.getLogger("openbell.live")
 BarsFor = Callable[[Sequence[str]], LiveBars]
@@ -107,7 +107,7 @@ class WarmUps:
         """After a warm-up: flatten windows that ended meanwhile, then protect what is held."""
         self.engine.clock.set(now)  # warming moved it back to the history's last bar
         for runner in runners:
-            if runner.bot.status in (BotStatus.RUNNING, BotStatus.PAUSED):
+            if runner.bot.status in ACTIVE_STATUSES:
                 runner.resume_pending_exits()
             for symbol in runner.bot.config.symbols:
                 if (bar := self.last.get(symbol)) is not None:

@@ -16,6 +16,7 @@ from application.ports import Broker
 from application.service import OpenbellApplication, bot_id_for
 from domain.bars import Bar
 from domain.config import BotConfig
+from domain.units import CENT
 
 
 class ReplayInputError(ValueError):
@@ -131,9 +132,9 @@ def _result(runner: BotRunner, stored: tuple[str, int]) -> BotResult:
         trades=bot.trades,
         realized_pnl=bot.realized_pnl,
         fees=bot.fees,
-        final_equity=equity.quantize(Decimal("0.01")),
-        return_pct=((equity - capital) / capital * 100).quantize(Decimal("0.01")),
-        max_drawdown=tracker.max_drawdown.quantize(Decimal("0.01")),
+        final_equity=equity.quantize(CENT),
+        return_pct=((equity - capital) / capital * 100).quantize(CENT),
+        max_drawdown=tracker.max_drawdown.quantize(CENT),
         max_drawdown_pct=tracker.max_drawdown_pct,
         open_positions=len(bot.positions),
     )

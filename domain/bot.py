@@ -12,15 +12,13 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
 
 from domain.config import BotConfig, config_changes
 from domain.orders import Intent, OrderRequest, OrderType, Side
 from domain.positions import Position, WorkingOrder
-
-NEW_YORK = ZoneInfo("America/New_York")
+from domain.units import NEW_YORK
 
 
 class BotStatus(StrEnum):
@@ -30,6 +28,11 @@ class BotStatus(StrEnum):
     STOPPED = "stopped"
     ERRORED = "errored"
     ARCHIVED = "archived"
+
+
+# A paused bot takes no new entries but still marks, protects and exits what it holds, so it is
+# loaded by the engine like a running one.
+ACTIVE_STATUSES = (BotStatus.RUNNING, BotStatus.PAUSED)
 
 
 class BotStatusConflict(Exception):

@@ -40,14 +40,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
+
+from domain.units import NEW_YORK
 
 __all__ = [
     "EARLY_CLOSE",
     "EARLY_CLOSE_EXCEPTIONS",
     "FIRST_YEAR",
     "LAST_YEAR",
-    "NEW_YORK",
     "REGULAR_CLOSE",
     "REGULAR_OPEN",
     "SPECIAL_CLOSURES",
@@ -59,8 +59,6 @@ __all__ = [
     "session_on",
     "window_on",
 ]
-
-NEW_YORK = ZoneInfo("America/New_York")
 
 REGULAR_OPEN = time(9, 30)
 REGULAR_CLOSE = time(16, 0)

@@ -15,8 +15,8 @@ from typing import NamedTuple
 from domain.bot import Bot
 from domain.config import RiskRules
 from domain.orders import Intent
+from domain.units import CENT
 
-CENT = Decimal("0.01")
 FeeSchedule = Callable[[int, Decimal], Decimal]
 
 

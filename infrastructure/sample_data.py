@@ -27,13 +27,13 @@ from pathlib import Path
 
 from domain.bars import BAR_LENGTH, Bar
 from domain.calendar import FIRST_YEAR, LAST_YEAR, Session, holiday_name, session_on
+from domain.units import CENT
 from infrastructure.bars_io import write_bars_csv
 
 __all__ = ["DEFAULT_SYMBOLS", "generate_bars", "main", "sessions_between"]
 
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "SPY")
 
-_CENT = Decimal("0.01")
 _MIN_PRICE = 0.01
 
 # Per-minute model parameters (fractions of price).
@@ -95,7 +95,7 @@ def _normal(rng: random.Random) -> float:
 
 
 def _cents(value: float) -> Decimal:
-    return Decimal(value).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
 def _walk(symbol: str, sessions: Sequence[Session], seed: int, start: Decimal | None) -> list[Bar]:
@@ -127,7 +127,7 @@ def _walk(symbol: str, sessions: Sequence[Session], seed: int, start: Decimal | 
             wick_high = max(opening, price) * (1.0 + sigma * 0.8 * rng.random())
             wick_low = min(opening, price) * (1.0 - sigma * 0.8 * rng.random())
             high = max(_cents(wick_high), open_, close)
-            low = max(min(_cents(wick_low), open_, close), _CENT)
+            low = max(min(_cents(wick_low), open_, close), CENT)
 
             shape = 0.55 + 1.2 * u2 * u2 * u2  # smooth U over the whole session
             if minute < _OPEN_MINUTES:

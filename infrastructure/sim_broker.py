@@ -15,8 +15,8 @@ from application.ports import BrokerUpdate, Clock, UpdateKind
 from domain.bars import Bar
 from domain.fills import Fill, FillKind, exit_fill, limit_fill, market_fill, reach
 from domain.orders import OrderRequest, OrderType, Side
+from domain.units import CENT
 
-CENT = Decimal("0.01")
 BPS = Decimal("0.0001")
 
 Resting = tuple[OrderRequest, Decimal, Decimal]  # the order, and `reach` of it

@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 
 from eventsourcing.utils import get_topic
 
-from domain.bot import NEW_YORK, Bot
+from domain.bot import Bot
+from domain.units import NEW_YORK
 from projections.batch import Batch
 from projections.db import Transaction
 

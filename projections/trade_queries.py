@@ -10,7 +10,7 @@ from uuid import UUID
 
 import orjson
 
-from domain.bot import NEW_YORK
+from domain.units import NEW_YORK
 from projections.base import iso
 from projections.db import ReadModelDatabase, Row
 from projections.paging import TRADE_SORTS, Keyset

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import orjson
 
+from domain.units import CENT
 from projections.base import dec
 from projections.db import ReadModelDatabase, Row
 from projections.trade_queries import MAX_PAGE, iter_trades, list_trades, trade_page_query
@@ -32,8 +33,6 @@ __all__ = [
     "pnl_summary",
     "trade_page_query",
 ]
-
-CENTS = Decimal("0.01")
 
 
 BOTS_SQL = "SELECT * FROM rm_bots ORDER BY created_at, id"
@@ -109,11 +108,11 @@ def _summary(state: Row, days: list[Row], name: str | None) -> Row:
         "wins": wins,
         "losses": losses,
         "win_rate": str((Decimal(wins) / trades).quantize(Decimal("0.0001"))) if trades else None,
-        "average_win": str((profit / wins).quantize(CENTS)) if wins else None,
-        "average_loss": str((loss / losses).quantize(CENTS)) if losses else None,
+        "average_win": str((profit / wins).quantize(CENT)) if wins else None,
+        "average_loss": str((loss / losses).quantize(CENT)) if losses else None,
         "gross_profit": str(profit),
         "gross_loss": str(loss),
-        "profit_factor": str((profit / -loss).quantize(CENTS)) if loss else None,
+        "profit_factor": str((profit / -loss).quantize(CENT)) if loss else None,
     }
 
 

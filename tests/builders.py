@@ -11,8 +11,8 @@ from application.bot_config import parse_bot_config
 from application.engine import SettableClock, TradingEngine
 from domain.bars import Bar
 from domain.bot import Bot
-from domain.calendar import NEW_YORK
 from domain.config import BotConfig
+from domain.units import NEW_YORK
 from infrastructure.sim_broker import SimulatedBroker, SimulatorCosts
 
 BOT_ID_HEX = "0123456789abcdef0123456789abcdef"

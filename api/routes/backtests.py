@@ -31,7 +31,7 @@ from application.backtest_records import (
     BacktestsUnavailable,
 )
 from application.bot_config import BotConfigInput
-from domain.calendar import NEW_YORK
+from domain.units import NEW_YORK
 from infrastructure.backtests import BacktestSetup, build_backtests
 from infrastructure.datasets import safe_name
 from projections.db import ReadModelDatabase

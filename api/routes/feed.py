@@ -19,7 +19,7 @@ from api.errors import responses
 from api.feed_control import FeedControl
 from api.offload import offloaded
 from application.paper_feed import FeedStatus
-from domain.bot import NEW_YORK
+from domain.units import NEW_YORK
 
 router = APIRouter(prefix="/api/market/replay", tags=["market"], responses=responses(401))
 

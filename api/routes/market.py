@@ -26,8 +26,9 @@ from api.schemas import Money
 from api.services import Services
 from application.audit import local_time
 from application.bot_config import SYMBOL_PATTERN
-from domain.calendar import NEW_YORK, Session, holiday_name, is_open, next_session, session_on
+from domain.calendar import Session, holiday_name, is_open, next_session, session_on
 from domain.config import IndicatorSpec
+from domain.units import NEW_YORK
 from infrastructure.bars_io import BarsFileError
 
 log = logging.getLogger("openbell.api")

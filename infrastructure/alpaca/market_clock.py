@@ -9,7 +9,8 @@ from typing import Any
 from alpaca.trading.client import TradingClient
 from alpaca.trading.requests import GetCalendarRequest
 
-from domain.calendar import NEW_YORK, Session
+from domain.calendar import Session
+from domain.units import NEW_YORK
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from domain.calendar import NEW_YORK, session_on
+from domain.calendar import session_on
+from domain.units import NEW_YORK
 
 
 class MarketHours:

@@ -17,7 +17,8 @@ import orjson
 from fastapi import Depends, FastAPI, Request, Response
 from starlette.types import ASGIApp
 
-from domain.calendar import NEW_YORK, next_session, previous_session, session_on
+from domain.calendar import next_session, previous_session, session_on
+from domain.units import NEW_YORK
 from infrastructure.alpaca_sim.guard import Guard
 from infrastructure.alpaca_sim.order_endpoints import OrderEndpoints
 from infrastructure.alpaca_sim.server import SimServer

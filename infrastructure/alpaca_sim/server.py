@@ -18,7 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 from domain.bars import BAR_LENGTH, Bar
-from domain.calendar import NEW_YORK, session_on
+from domain.calendar import session_on
+from domain.units import NEW_YORK
 from infrastructure.alpaca_sim.clock import SimClock
 from infrastructure.alpaca_sim.faults import Faults
 from infrastructure.alpaca_sim.hours import MarketHours

@@ -18,8 +18,8 @@ from application.bot_config import InvalidBotConfig, parse_bot_config
 from application.replay import ReplayResult
 from application.replay import replay as run_replay
 from application.service import BotAlreadyExists
-from domain.calendar import NEW_YORK
 from domain.config import BotConfig
+from domain.units import NEW_YORK
 from infrastructure.bars_io import load_bars
 from infrastructure.bootstrap import build_application
 from infrastructure.cli.output import ProgressBar, print_json

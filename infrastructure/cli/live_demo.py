@@ -30,8 +30,9 @@ import requests
 from application.bot_config import parse_bot_config
 from application.service import BotNotFound, OpenbellApplication, bot_id_for
 from domain.bot import Bot, BotStatus
-from domain.calendar import NEW_YORK, next_session, session_on
+from domain.calendar import next_session, session_on
 from domain.config import BotConfig
+from domain.units import CENT, NEW_YORK
 from infrastructure.bootstrap import build_application
 
 SAMPLE_BOTS = Path(__file__).resolve().parents[2] / "data" / "sample" / "bots"
@@ -135,7 +136,7 @@ def _holdings(bots: list[Bot]) -> dict[str, tuple[int, Decimal]]:
         for symbol, position in bot.positions.items():
             qty, cost = held.get(symbol, (0, Decimal(0)))
             held[symbol] = (qty + position.qty, cost + position.cost)
-    return {s: (q, (c / q).quantize(Decimal("0.01"))) for s, (q, c) in held.items() if q}
+    return {s: (q, (c / q).quantize(CENT)) for s, (q, c) in held.items() if q}
 
 
 def _child(

@@ -12,8 +12,9 @@ from application.bot_runner import BotRunner
 from application.engine import SettableClock, TradingEngine, minutes_of
 from application.service import OpenbellApplication, bot_id_for
 from domain.bot import Bot
-from domain.calendar import NEW_YORK, session_on
+from domain.calendar import session_on
 from domain.config import BotConfig
+from domain.units import NEW_YORK
 from infrastructure.sample_data import generate_bars, sessions_between
 from infrastructure.sim_broker import SimulatedBroker
 

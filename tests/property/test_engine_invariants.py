@@ -10,12 +10,12 @@ from hypothesis import strategies as st
 
 from domain.bars import Bar
 from domain.bot import Bot
+from domain.units import CENT
 from infrastructure.sim_broker import SimulatorCosts
 from infrastructure.transcoding import OrjsonTranscoder, TypedMapper
 from tests.builders import config, engine_with, et, events_of
 
 DAYS = [date(2024, 11, 1), date(2024, 11, 4)]
-CENT = Decimal("0.01")
 
 
 @st.composite

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from domain.bars import Bar
-from domain.calendar import NEW_YORK
+from domain.units import NEW_YORK
 from infrastructure.bars_io import load_bars
 from infrastructure.sample_data import generate_bars, main, sessions_between
 
