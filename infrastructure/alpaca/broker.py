@@ -21,9 +21,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-import time as timer
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,12 +31,12 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
-import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrderByIdRequest, GetOrdersRequest
 from alpaca.trading.stream import TradingStream
+from tenacity import RetryError, Retrying, retry_if_result
 
 from application.live_ports import BrokerOrder
 from application.ports import BrokerUpdate, Clock, UpdateKind
@@ -50,6 +50,7 @@ from infrastructure.alpaca.orders import (
     parse_moment,
     to_alpaca,
 )
+from infrastructure.alpaca.retrying import retrying
 
 log = logging.getLogger("openbell.alpaca.broker")
 T = TypeVar("T")
@@ -185,16 +186,11 @@ class AlpacaBroker:
 
     def _confirm_end(self, cid: str, ledger: Ledger) -> None:
         """Look the order up until it shows its end; if it does not yet, on later bars."""
-        for attempt in range(CONFIRM_LOOKUPS):
-            if attempt:
-                timer.sleep(self._backoff * 2 ** (attempt - 1))
-            if ledger.done:
-                return
-            try:
-                if not self._look_up_end(cid):
-                    return
-            except (APIError, BrokerUnavailable):
-                break
+        still_open = retry_if_result(lambda there: bool(there) and not ledger.done)
+        lookups = retrying(CONFIRM_LOOKUPS, self._backoff, log, retry=still_open)
+        # An error or a lookup that finds it still open leaves it to later bars' lookups.
+        with contextlib.suppress(APIError, BrokerUnavailable, RetryError):
+            lookups(lambda: not ledger.done and self._look_up_end(cid))
         with self._lock:
             if not ledger.done:
                 self._watched.setdefault(cid, _Watch(ledger.symbol))
@@ -340,26 +336,31 @@ class AlpacaBroker:
     # ---- reliability -----------------------------------------------------------------------
 
     def _submit_once(self, request: OrderRequest) -> Any:
-        """Submit; on an unknown outcome look the id up first, and resubmit only if absent."""
+        """Submit; on an unknown outcome look the id up first, and resubmit only if absent.
+
+        Each round after the first looks up what the round before left unknown, then submits
+        again; the last round only looks up (the order is then left to later bars' lookups).
+        """
         cid, payload = request.client_order_id, to_alpaca(request)
-        for attempt in range(self._attempts):
-            try:
-                return self._client.submit_order(payload)
-            except APIError as exc:
-                if exc.status_code == 422 and "client_order_id" in _message(exc):
+        for attempt in self._retrying(self._attempts + 1):
+            with attempt:
+                round_ = attempt.retry_state.attempt_number
+                if round_ > 1 and (found := self._find(cid)) is not None:
                     self.stats["adopted"] += 1
-                    return self._client_lookup(cid)  # an earlier attempt (or run) placed it
-                if not _transient(exc):
-                    raise
-            except requests.RequestException:
-                pass
-            self.stats["retries"] += 1
-            timer.sleep(self._backoff * 2**attempt)
-            found = self._find(cid)
-            if found is not None:
-                self.stats["adopted"] += 1
-                return found
+                    return found
+                if round_ > self._attempts:
+                    break
+                return self._send(cid, payload)
         raise BrokerUnavailable(f"no answer for {cid} after {self._attempts} attempts")
+
+    def _send(self, cid: str, payload: Any) -> Any:
+        try:
+            return self._client.submit_order(payload)
+        except APIError as exc:
+            if exc.status_code == 422 and "client_order_id" in _message(exc):
+                self.stats["adopted"] += 1
+                return self._client_lookup(cid)  # an earlier attempt (or run) placed it
+            raise
 
     def _find(self, cid: str) -> OrderSnapshot | None:
         """The order with this client id, or None when Alpaca certainly does not have it.
@@ -385,17 +386,16 @@ class AlpacaBroker:
 
     def _call(self, action: Callable[[], T]) -> T:
         """Retry an idempotent request (lookups, cancels) through 429s, 5xx and timeouts."""
-        for attempt in range(self._attempts):
-            try:
-                return action()
-            except APIError as exc:
-                if not _transient(exc):
-                    raise
-            except requests.RequestException:
-                pass
-            self.stats["retries"] += 1
-            timer.sleep(self._backoff * 2**attempt)
-        raise BrokerUnavailable(f"no answer after {self._attempts} attempts")
+        try:
+            return self._retrying(self._attempts)(action)
+        except RetryError as exc:
+            raise BrokerUnavailable(f"no answer after {self._attempts} attempts") from exc
+
+    def _retrying(self, attempts: int) -> Retrying:
+        return retrying(attempts, self._backoff, log, on_retry=self._count_retry)
+
+    def _count_retry(self) -> None:
+        self.stats["retries"] += 1
 
     # ---- the ledger ------------------------------------------------------------------------
 
@@ -481,11 +481,6 @@ class AlpacaBroker:
 def _restamp(update: BrokerUpdate, at: datetime) -> BrokerUpdate:
     return BrokerUpdate(update.kind, update.client_order_id, at, update.broker_order_id,
                         update.qty, update.price, update.fee, update.reason)  # fmt: skip
-
-
-def _transient(exc: APIError) -> bool:
-    status = exc.status_code
-    return status is None or status == 429 or status >= 500
 
 
 def _message(exc: APIError) -> str:

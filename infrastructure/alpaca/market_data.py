@@ -12,21 +12,20 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time as timer
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import requests
-from alpaca.common.exceptions import APIError
 from alpaca.data.enums import DataFeed
 from alpaca.data.historical import StockHistoricalDataClient
 from alpaca.data.live import StockDataStream
 from alpaca.data.requests import StockBarsRequest
 from alpaca.data.timeframe import TimeFrame
+from tenacity import RetryError
 
 from domain.bars import BAR_LENGTH, Bar
+from infrastructure.alpaca.retrying import retrying
 
 log = logging.getLogger("openbell.alpaca.market_data")
 CENT = Decimal("0.01")
@@ -117,18 +116,12 @@ class AlpacaBarFeed:
             end=end,
             feed=self._feed,
         )
-        for attempt in range(self._attempts):
-            try:
-                result = self._history.get_stock_bars(request)
-                break
-            except APIError as exc:
-                if exc.status_code is not None and exc.status_code < 500 and exc.status_code != 429:
-                    raise
-            except requests.RequestException:
-                pass
-            timer.sleep(self._backoff * 2**attempt)
-        else:
-            raise ConnectionError(f"no bars from Alpaca after {self._attempts} attempts")
+        try:
+            result = retrying(self._attempts, self._backoff, log)(
+                self._history.get_stock_bars, request
+            )
+        except RetryError as exc:
+            raise ConnectionError(f"no bars from Alpaca after {self._attempts} attempts") from exc
         data: dict[str, list[Any]] = getattr(result, "data", {})
         bars = [to_bar(symbol, raw) for symbol, rows in data.items() for raw in rows]
         return sorted(bars, key=lambda b: (b.timestamp, b.symbol))
