@@ -13,6 +13,14 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 
+from tenacity import (
+    RetryError,
+    Retrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    wait_exponential,
+)
+
 from application.service import OpenbellApplication
 from projections.base import Projection
 from projections.bots import BotsProjection
@@ -29,6 +37,7 @@ TRACKING_DDL = """CREATE TABLE IF NOT EXISTS rm_tracking (
 SCHEMA_DDL = """CREATE TABLE IF NOT EXISTS rm_schema (
     projection TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)"""
 _DDL_LOCK_KEY = 0x6F62726D  # serialises CREATE TABLE IF NOT EXISTS between PostgreSQL sessions
+MAX_BACKOFF = 30.0  # seconds: the longest wait between catch-ups that keep failing
 
 
 class UnknownProjection(LookupError):
@@ -79,6 +88,22 @@ def _ensure(tx: Transaction, projection: Projection) -> None:
         "INSERT INTO rm_schema (projection, fingerprint) VALUES (?, ?) "
         "ON CONFLICT (projection) DO UPDATE SET fingerprint = excluded.fingerprint",
         [name, fingerprint],
+    )
+
+
+def _retried_until(stop: threading.Event, interval: float) -> Retrying:
+    """A failed catch-up tried again after `interval` seconds, then twice as long each time up
+    to MAX_BACKOFF, until `stop` is set; `tenacity.RetryError` once it is."""
+
+    def pause(seconds: float) -> None:
+        stop.wait(seconds)
+
+    return Retrying(
+        stop=lambda _: stop.is_set(),
+        wait=wait_exponential(multiplier=interval, max=MAX_BACKOFF),
+        sleep=pause,
+        retry=retry_if_exception_type(Exception),
+        before_sleep=before_sleep_log(log, logging.ERROR, exc_info=True),
     )
 
 
@@ -149,16 +174,16 @@ class ProjectionRunner:
 
     def run_forever(self, stop: threading.Event, interval: float = 0.1) -> None:
         """Catch up, then poll every `interval` seconds until `stop` is set (for a thread)."""
-        backoff = interval
+        catching_up = _retried_until(stop, interval)
+
+        def attempt() -> int:
+            return 0 if stop.is_set() else self.catch_up()  # set while waiting: no more tries
+
         while not stop.is_set():
             try:
-                applied = self.catch_up()
-            except Exception:
-                log.exception("projection runner failed; retrying in %.1f s", backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
-                continue
-            backoff = interval
+                applied = catching_up(attempt)
+            except RetryError:  # stopped while failing
+                return
             if not applied:
                 stop.wait(interval)
 

@@ -13,13 +13,21 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from api.live.events import EventLog, LiveEvent
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    before_sleep_log,
+    retry_if_exception_type,
+    wait_exponential,
+)
+
+from api.live.events import EventLog, LiveEvent, Page
 
 log = logging.getLogger("openbell.api.live")
 
 POLL_INTERVAL = 0.05  # seconds between polls when the last one found nothing more
 PAGE_SIZE = 500
-MAX_BACKOFF = 5.0
+MAX_BACKOFF = 5.0  # seconds: the longest wait between reads of the log that keep failing
 
 
 class Sink(Protocol):
@@ -64,23 +72,35 @@ class Tailer:
             self._wake.set()  # the poll loop ends at its next check
 
     async def _run(self) -> None:
-        backoff = self.interval
+        # A failed read is tried again after `interval` seconds, then twice as long each time up
+        # to MAX_BACKOFF, while a connection is attached; a success starts the waits over.
+        reading = AsyncRetrying(
+            stop=lambda _: not self._sinks,
+            wait=wait_exponential(multiplier=self.interval, max=MAX_BACKOFF),
+            sleep=self._pause,
+            retry=retry_if_exception_type(Exception),
+            before_sleep=before_sleep_log(log, logging.ERROR, exc_info=True),
+        )
         while self._sinks:
-            self._wake.clear()
             try:
-                page = await asyncio.to_thread(self.log.read, self.position, self.page_size)
-            except Exception:
-                log.exception("live: reading the notification log failed; retry in %.1fs", backoff)
-                await self._pause(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
-                continue
-            backoff = self.interval
+                page: Page | None = await reading(self._read)
+            except RetryError:  # the last connection left while reads failed
+                return
+            if page is None:
+                return
             if page.last is not None:
                 self.position = page.last
             if page.events:
                 self._fan_out(page.events)
             if not page.full:
                 await self._pause(self.interval)
+
+    async def _read(self) -> Page | None:
+        """The next page of the log; None once no connection is left to take it."""
+        self._wake.clear()
+        if not self._sinks:  # the last one left while a failed read's retry waited
+            return None
+        return await asyncio.to_thread(self.log.read, self.position, self.page_size)
 
     def _fan_out(self, events: Sequence[LiveEvent]) -> None:
         for sink in list(self._sinks):  # a sink may detach itself while offered
