@@ -39,6 +39,16 @@ from domain.bars import Bar
 log = logging.getLogger("openbell.paper_feed")
 
 Publish = Callable[[str, dict[str, Any]], object]
+# Waits up to the seconds given, or until the callable says the feed is stopping.
+Sleep = Callable[[float, Callable[[], bool]], None]
+
+
+def wall_clock_sleep(seconds: float, stopping: Callable[[], bool]) -> None:
+    """Sleep in slices, so a stop is taken within one (0.05 s)."""
+    deadline = timer.monotonic() + seconds
+    while not stopping() and (left := deadline - timer.monotonic()) > 0:
+        timer.sleep(min(left, 0.05))
+
 
 __all__ = ["FeedState", "FeedStatus", "PaperFeed", "bar_message"]
 
@@ -60,6 +70,7 @@ class PaperFeed:
         speed: float = 0.0,
         max_sleep: float = 1.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Sleep = wall_clock_sleep,
     ) -> None:
         if speed < 0:
             raise ValueError("speed must be 0 (as fast as possible) or more")
@@ -67,7 +78,7 @@ class PaperFeed:
         if not self._bars:
             raise ValueError("no bars to feed")
         self._app, self._broker_for, self._publish = app, broker_for, publish
-        self._speed, self._max_sleep, self._now = speed, max_sleep, now
+        self._speed, self._max_sleep, self._now, self._sleep_for = speed, max_sleep, now, sleep
         self._stop, self._done, self._lock = threading.Event(), threading.Event(), threading.Lock()
         self._status = FeedStatus(FeedState.RUNNING, 0, len(self._bars), None, now(), speed)
 
@@ -165,9 +176,7 @@ class PaperFeed:
         if not self._speed:
             return
         gap = (following.timestamp - bar.timestamp).total_seconds() / self._speed
-        deadline = timer.monotonic() + min(gap, self._max_sleep)
-        while not self._stopping(shutdown) and (left := deadline - timer.monotonic()) > 0:
-            self._stop.wait(min(left, 0.05))
+        self._sleep_for(min(gap, self._max_sleep), lambda: self._stopping(shutdown))
 
     def _stopping(self, shutdown: threading.Event | None) -> bool:
         return self._stop.is_set() or (shutdown is not None and shutdown.is_set())

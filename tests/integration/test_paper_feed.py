@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
 
-from application.paper_feed import FeedState, PaperFeed
+from application.paper_feed import FeedState, PaperFeed, wall_clock_sleep
 from application.service import OpenbellApplication
 from application.store_watch import StoreWatch
 from domain.bot import Bot, BotStatus
@@ -245,27 +243,45 @@ def test_a_command_racing_a_bar_drops_that_bars_events_of_its_bot_only(sqlite_ur
         reference.close()
 
 
-def test_stop_ends_a_slow_feed_promptly(app):
+class Sleeps:
+    """The feed's sleeps, recorded instead of slept; `on_first` runs inside the first one."""
+
+    def __init__(self, on_first: Any = None) -> None:
+        self.asked: list[float] = []
+        self.stopping_seen: list[bool] = []
+        self._on_first = on_first
+
+    def __call__(self, seconds: float, stopping: Any) -> None:
+        self.asked.append(seconds)
+        if self._on_first is not None and len(self.asked) == 1:
+            self._on_first()
+        self.stopping_seen.append(stopping())
+
+
+def test_stop_ends_a_slow_feed_during_its_sleep(app):
     add_bot(app)
-    paper = PaperFeed(app, wave_bars(), SimulatedBroker, speed=60)  # a second per bar
-    thread = threading.Thread(target=paper.run)
-    thread.start()
-    time.sleep(0.3)
-    began = time.monotonic()
-    paper.stop()
-    assert paper.wait(2) and time.monotonic() - began < 0.5
-    thread.join()
+    sleeps = Sleeps(on_first=lambda: paper.stop())
+    paper = PaperFeed(app, wave_bars(), SimulatedBroker, speed=60, sleep=sleeps)
+    paper.run()
     status = paper.status()
-    assert status.state is FeedState.STOPPED and 0 < status.bars_fed < 3
+    # A second per bar asked for; the stop came during the first and was seen there.
+    assert sleeps.asked == [1.0] and sleeps.stopping_seen == [True]
+    assert status.state is FeedState.STOPPED and status.bars_fed == 1
     assert status.finished_at is not None and app.get_bot(BOT).orders == {}
 
 
 def test_speed_sleeps_market_time_over_speed_capped_per_gap(app):
     bars = wave_bars()[:3]
     bars.append(minute_bars("AAPL", DAY + timedelta(days=3), ["100"])[0])  # a weekend gap
-    began = time.monotonic()
-    PaperFeed(app, bars, SimulatedBroker, speed=600, max_sleep=0.3).run()  # 0.1 + 0.1 + 0.3
-    assert 0.45 < time.monotonic() - began < 1.5
+    sleeps = Sleeps()
+    PaperFeed(app, bars, SimulatedBroker, speed=600, max_sleep=0.3, sleep=sleeps).run()
+    assert sleeps.asked == [0.1, 0.1, 0.3]
+
+
+def test_the_wall_clock_sleep_returns_once_the_feed_is_stopping():
+    calls = []
+    wall_clock_sleep(60, lambda: calls.append(1) or len(calls) > 2)
+    assert len(calls) == 3  # asked between slices, not slept out
 
 
 def test_a_failing_feed_reports_its_error(app):
