@@ -239,7 +239,7 @@ class LiveTrader:
 
     def _put(self, events: list[Any]) -> list[Recording[UUID]]:
         """One transaction; what `app.save` does without its runtime protocol check per event
-        (half the time of storing a bar's events), unless a cache or snapshots need `save`."""
+        (as costly as the write itself), unless a cache or snapshots need `save`."""
         app = self.app
         if app.repository.cache is not None or app.snapshots is not None:
             return app.save(*events)

@@ -1,7 +1,7 @@
 """The indicator calculators compiled to C with mypyc, from the same typed Python source.
 
-They do the arithmetic of every bar of every replay, paper and live session; compiled they take
-about half the time (bench/replay.py: ~0.09 s less per 100k bars). Python imports a compiled
+They do the arithmetic of every bar of every replay, paper and live session, and compiled they
+take less time (bench/README.md has the figures). Python imports a compiled
 module (`averages.cpython-312-....so`, beside `averages.py`) ahead of its source; with no build,
 or no C compiler, the same source runs interpreted and gives the same numbers bit for bit (C
 doubles, the same operations in the same order; tests/unit/test_native.py holds them equal).

@@ -38,8 +38,8 @@ class OrjsonTranscoder(Transcoder):
 
     def encode(self, obj: Any) -> bytes:
         # orjson's result sits in an oversized buffer: kept by the thousand (a replay's batch)
-        # they cost ~2 us each in allocator work. The slice that drops the newline is a
-        # right-sized copy, and the buffer is freed at once for the next call to reuse.
+        # they weigh on the allocator. The slice that drops the newline is a right-sized copy,
+        # and the buffer is freed at once for the next call to reuse.
         return orjson.dumps(obj, default=_default, option=orjson.OPT_APPEND_NEWLINE)[:-1]
 
     def decode(self, data: bytes) -> Any:

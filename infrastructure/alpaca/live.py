@@ -24,8 +24,8 @@ from infrastructure.alpaca.market_clock import AlpacaMarketClock
 from infrastructure.alpaca.market_data import AlpacaBarFeed
 
 # Python hands the GIL over every 5 ms by default; the live trader is a few threads mostly
-# waiting on sockets (order answers, both streams), so an answer waited up to 5 ms for the
-# thread that could read it. 1 ms cut the bench's p99 by about a tenth.
+# waiting on sockets (order answers, both streams), so an answer would wait that long for the
+# thread that can read it (bench/README.md has the figures).
 SWITCH_INTERVAL = 0.001
 
 
@@ -33,7 +33,7 @@ def tune_interpreter() -> None:
     """For a process that runs the live trader (`openbell live`, bench/live.py)."""
     sys.setswitchinterval(SWITCH_INTERVAL)
     # What exists by now lives as long as the process: keep full GC collections from walking
-    # it again (bench/live.py p99 ~320-340 ms with this, ~410-430 ms without).
+    # it again and again (each walk pauses every thread).
     gc.collect()
     gc.freeze()
 

@@ -90,7 +90,7 @@ class OrderSnapshot:
     """An order as Alpaca showed it once: the fields the broker reads, from either source.
 
     From the trade-updates stream's raw JSON (`of`: the stream runs with alpaca-py's `raw_data`,
-    as building its pydantic models for every update cost a third of the stream's time) or from
+    as building its pydantic models for every update was most of the stream's work) or from
     an alpaca-py Order a REST call returned (`of_model`). An OCO's parent lists its leg in `legs`.
     """
 
