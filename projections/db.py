@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 Row = dict[str, Any]
 
 # Pages of a new SQLite file (event store and read models share it). 32 KiB rather than the
-# 4 KiB default: a replay's bulk insert writes an eighth as many WAL frames (bench/replay.py
-# stores 43k events in half the time), at ~0.05 ms more per small live commit.
+# 4 KiB default: a replay's bulk insert writes an eighth as many WAL frames, for a little more
+# per small live commit (bench/README.md has both figures).
 SQLITE_PAGE_SIZE = 32768
 
 
