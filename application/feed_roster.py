@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 from uuid import UUID
+
+from eventsourcing.persistence import RecordConflictError, Recording
 
 from application.bot_runner import BotRunner
 from application.config_warm_up import symbols_to_learn
@@ -34,6 +37,7 @@ Cold = dict[str, set[str]]  # per symbol, the shared labels that have seen no ba
 FedBars = Callable[[], Sequence[Bar]]  # the bars fed so far, oldest first
 # Broker updates that mean the broker no longer holds the order.
 _FINISHING = (Bot.OrderFilled, Bot.OrderCanceled, Bot.OrderRejected)
+Put = Callable[[list[Any]], list[Recording[UUID]]]  # stores events in one transaction
 
 
 class Roster:
@@ -90,6 +94,33 @@ class Roster:
     def withdraw_all(self, reason: str) -> None:
         for runner in self.engine.runners.values():
             self._withdraw(runner.bot, reason)
+
+    def save(self, put: Put) -> tuple[list[Recording[UUID]], int]:
+        """Store the bots' new events in one transaction (`put`); if a command landed
+        meanwhile, bot by bot: a bot changed in the store loses this step's events (their
+        orders never left the outbox), is reloaded and has their broker side undone. Returns
+        what was stored and how many bots lost their events."""
+        batches = [(bot.id, bot.collect_events()) for bot in self.unsaved()]
+        if not batches:
+            return [], 0
+        try:
+            return put([event for _, events in batches for event in events]), 0
+        except RecordConflictError:
+            recordings: list[Recording[UUID]] = []
+            conflicts = 0
+            for bot_id, events in batches:
+                try:
+                    recordings += put(events)
+                except RecordConflictError:
+                    log.warning(
+                        "bot %s changed in the store meanwhile: its %d new events are dropped "
+                        "and it is reloaded",
+                        bot_id,
+                        len(events),
+                    )
+                    conflicts += 1
+                    self.reconcile(bot_id, events)
+            return recordings, conflicts
 
     def unsaved(self) -> list[Bot]:
         """The bots with events to store: trading ones, and ones dropped since the last call."""

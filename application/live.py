@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import RecordConflictError, Recording
+from eventsourcing.persistence import Recording
 
 from application.bot_runner import BotRunner
 from application.engine import SettableClock, TradingEngine, minutes_of
@@ -220,22 +220,9 @@ class LiveTrader:
             self.engine.dispatch_updates()
 
     def _save(self, roster: Roster) -> list[Recording[UUID]]:
-        batches = [(bot.id, bot.collect_events()) for bot in roster.unsaved()]
-        if not batches:
-            return []
-        try:
-            return self._put([event for _, events in batches for event in events])
-        except RecordConflictError:
-            recordings: list[Recording[UUID]] = []
-            for bot_id, events in batches:
-                try:
-                    recordings += self._put(events)
-                except RecordConflictError:
-                    # A command landed meanwhile: the bar's decisions for this bot are dropped
-                    # (their orders never left the outbox) and the bot is reloaded.
-                    self.stats["conflicts"] += 1
-                    roster.reconcile(bot_id, events)
-            return recordings
+        recordings, conflicts = roster.save(self._put)
+        self.stats["conflicts"] += conflicts
+        return recordings
 
     def _put(self, events: list[Any]) -> list[Recording[UUID]]:
         """One transaction; what `app.save` does without its runtime protocol check per event

@@ -20,13 +20,13 @@ from __future__ import annotations
 import logging
 import threading
 import time as timer
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import RecordConflictError, Recording
+from eventsourcing.persistence import Recording
 
 from application.engine import SettableClock, TradingEngine, minutes_of
 from application.feed_roster import BOT_TOPICS, Roster
@@ -137,31 +137,10 @@ class PaperFeed:
         return state
 
     def _save(self, roster: Roster) -> list[Recording[UUID]]:
-        batches = [(bot.id, bot.collect_events()) for bot in roster.unsaved()]
-        if not batches:
-            return []
-        try:
-            return self._app.save(*(event for _, events in batches for event in events))
-        except RecordConflictError:
-            return self._save_each(batches, roster)
-
-    def _save_each(
-        self, batches: Sequence[tuple[UUID, list[Any]]], roster: Roster
-    ) -> list[Recording[UUID]]:
-        recordings: list[Recording[UUID]] = []
-        for bot_id, events in batches:
-            try:
-                recordings += self._app.save(*events)
-            except RecordConflictError:
-                log.warning(
-                    "paper feed: bot %s changed while the bar was processed; its %d events of "
-                    "this bar are dropped and it is reloaded from the store",
-                    bot_id,
-                    len(events),
-                )
-                with self._lock:
-                    self._status = replace(self._status, conflicts=self._status.conflicts + 1)
-                roster.reconcile(bot_id, events)
+        recordings, conflicts = roster.save(lambda events: self._app.save(*events))
+        if conflicts:
+            with self._lock:
+                self._status = replace(self._status, conflicts=self._status.conflicts + conflicts)
         return recordings
 
     def _send(self, bar: Bar) -> None:
