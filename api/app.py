@@ -16,12 +16,14 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
+from api.deps import BacktestAccess
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit, SecurityHeaders, UnhandledErrors
 from api.rate_limit import TokenBucketLimiter
 from api.routes import backtests, bots, feed, health
 from api.services import Services
 from api.ui_static import install_ui
+from infrastructure.backtests import build_backtests
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings, with_password
 from infrastructure.tokens import TokenStore
@@ -69,6 +71,19 @@ def build_services(database_url: str | None, settings: Settings) -> Services:
     )
 
 
+def build_backtest_access(services: Services) -> BacktestAccess:
+    """The backtests' registry table, stores and worker (what a previous process left
+    unfinished is failed)."""
+    return build_backtests(
+        services.read_models,
+        services.settings,
+        publish=services.broadcaster.publish,
+        clock=services.clock,
+        new_id=uuid4,
+        start_worker=services.start_background,
+    )
+
+
 def create_app(database_url: str | None = None, settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     services = build_services(database_url, settings)
@@ -103,7 +118,8 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     app.include_router(portfolio.router)
     app.include_router(market.router)
     app.include_router(feed.router)
-    backtests.install(app, services)  # its router, registry and worker
+    app.include_router(backtests.router)
+    app.state.backtests = build_backtest_access(services)
     install_ui(app)  # the built dashboard at `/` (after every router: it catches the rest)
     # Added innermost first: SecurityHeaders wraps CORS wraps the body limit wraps the 500s.
     app.add_middleware(UnhandledErrors)

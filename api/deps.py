@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the services on app.state, the clock, ids, and bearer-token auth.
+"""FastAPI dependencies: the services on app.state, the backtests, the clock, ids, and
+bearer-token auth.
 
 They are `async def` on purpose: FastAPI runs a plain `def` dependency on the thread pool, a hop
 that costs more than these do; only a token not seen in the last second goes to the database.
@@ -6,8 +7,9 @@ that costs more than these do; only a token not seen in the last second goes to 
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -16,7 +18,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiError
 from api.services import Services
+from application.backtests import Backtests
 from application.service import OpenbellApplication
+from projections.db import ReadModelDatabase
 
 bearer_scheme = HTTPBearer(
     auto_error=False, description="An API token from `openbell token create`."
@@ -51,6 +55,32 @@ async def get_new_bot_id(services: ServicesDep) -> UUID:
 
 
 NewBotId = Annotated[UUID, Depends(get_new_bot_id)]
+
+
+class BacktestStoreReader(Protocol):
+    """A backtest's own store, as the routes read it."""
+
+    def exists(self, backtest_id: UUID) -> bool: ...
+
+    def read_models(self, backtest_id: UUID) -> AbstractContextManager[ReadModelDatabase]: ...
+
+
+class BacktestAccess(Protocol):
+    """The backtests application and their stores, built by create_app."""
+
+    @property
+    def backtests(self) -> Backtests: ...
+
+    @property
+    def stores(self) -> BacktestStoreReader: ...
+
+
+async def get_backtests(request: Request) -> BacktestAccess:
+    access: BacktestAccess = request.app.state.backtests
+    return access
+
+
+BacktestsDep = Annotated[BacktestAccess, Depends(get_backtests)]
 
 
 def _unauthenticated(message: str, error: str | None = None) -> ApiError:

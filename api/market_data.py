@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from application.bot_config import Indicators
 from domain.bars import Bar
 from domain.config import CALCULATOR_PARAMS, IndicatorSpec
-from infrastructure.bars_io import load_bars
+from infrastructure.bars_io import BarsFileError, load_bars
 from infrastructure.indicator_series import compute_series
 
 MAX_CACHED_SERIES = 256
@@ -32,6 +32,10 @@ _LABEL = re.compile(r"^([A-Za-z_]+)(?:\(([^()]*)\))?$")
 
 class UnknownSymbol(LookupError):
     """No bars for that symbol in the dataset."""
+
+
+class DatasetUnavailable(RuntimeError):
+    """The configured bars files are missing or invalid."""
 
 
 def parse_indicator(text: str) -> IndicatorSpec:
@@ -120,10 +124,14 @@ def dataset_paths(setting: str) -> list[Path]:
 def load_dataset(setting: str) -> BarsDataset:
     """The dataset of `settings.bars_dataset`, loaded on first use and kept for the process.
 
-    Raises infrastructure.bars_io.BarsFileError if a file is missing or invalid.
+    Raises DatasetUnavailable if a file is missing or invalid.
     """
     with _load_lock:
         dataset = _datasets.get(setting)
         if dataset is None:
-            dataset = _datasets[setting] = BarsDataset(load_bars(dataset_paths(setting)))
+            try:
+                bars = load_bars(dataset_paths(setting))
+            except BarsFileError as exc:
+                raise DatasetUnavailable(str(exc)) from exc
+            dataset = _datasets[setting] = BarsDataset(bars)
         return dataset

@@ -6,11 +6,10 @@ stops working within `ttl` seconds, the price of not asking the database on ever
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
-
-from infrastructure.tokens import hash_token
 
 DEFAULT_TTL = 1.0
 MAX_ENTRIES = 4096
@@ -31,7 +30,7 @@ class TokenCache:
 
     def get(self, token: str) -> str | None:
         """The token's id if it was verified less than `ttl` seconds ago."""
-        digest = hash_token(token)
+        digest = _digest(token)
         with self._lock:
             entry = self._entries.get(digest)
             if entry is None:
@@ -45,4 +44,8 @@ class TokenCache:
         with self._lock:
             if len(self._entries) >= self._max_entries:
                 self._entries.clear()  # rare: many distinct live tokens; start over
-            self._entries[hash_token(token)] = (token_id, self._clock() + self.ttl)
+            self._entries[_digest(token)] = (token_id, self._clock() + self.ttl)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -38,6 +40,23 @@ class BacktestInputError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+SUFFIXES = frozenset({".csv", ".parquet", ".pq"})
+
+
+def safe_name(name: str) -> str:
+    """`name` if it is a bars file name (no directory, no '..'); else BacktestInputError."""
+    if not NAME_PATTERN.fullmatch(name) or ".." in name:
+        raise BacktestInputError(
+            f"must be a file name in the bars directory, not a path: {name!r}", "dataset"
+        )
+    if Path(name).suffix.lower() not in SUFFIXES:
+        raise BacktestInputError(
+            f"{name!r} is not a bars file name (.csv, .parquet or .pq)", "dataset"
+        )
+    return name
 
 
 class BacktestNotFound(LookupError):

@@ -7,32 +7,15 @@ file of OPENBELL_BARS_DATASET. Loaded bars are cached by each file's size and mo
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from application.backtest_records import BacktestInputError, Dataset
+from application.backtest_records import BacktestInputError, Dataset, safe_name
 from domain.bars import Bar
 from infrastructure.bars_io import BarsFileError, load_bars
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-SUFFIXES = frozenset({".csv", ".parquet", ".pq"})
-
 _Key = tuple[tuple[str, int, int], ...]
-
-
-def safe_name(name: str) -> str:
-    """`name` if it is a bars file name (no directory, no '..'); else BacktestInputError."""
-    if not NAME_PATTERN.fullmatch(name) or ".." in name:
-        raise BacktestInputError(
-            f"must be a file name in the bars directory, not a path: {name!r}", "dataset"
-        )
-    if Path(name).suffix.lower() not in SUFFIXES:
-        raise BacktestInputError(
-            f"{name!r} is not a bars file name (.csv, .parquet or .pq)", "dataset"
-        )
-    return name
 
 
 class BarsDatasets:

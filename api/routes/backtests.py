@@ -10,17 +10,16 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, NoReturn
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from api.backtest_views import BacktestDetail, BacktestItem, TradesPage, detail
-from api.deps import Authenticated, CommandToken
+from api.deps import Authenticated, BacktestAccess, BacktestsDep, CommandToken
 from api.errors import ApiError, responses
 from api.offload import offloaded
-from api.services import Services
 from application.backtest_records import (
     BacktestBusy,
     BacktestInputError,
@@ -29,11 +28,10 @@ from application.backtest_records import (
     BacktestRequest,
     BacktestStatus,
     BacktestsUnavailable,
+    safe_name,
 )
 from application.bot_config import BotConfigInput
 from domain.units import NEW_YORK
-from infrastructure.backtests import BacktestSetup, build_backtests
-from infrastructure.datasets import safe_name
 from projections.db import ReadModelDatabase
 from projections.paging import InvalidCursor
 from projections.views import MAX_PAGE, list_trades
@@ -98,34 +96,13 @@ class BacktestList(BaseModel):
     items: list[BacktestItem] = Field(description="newest first")
 
 
-def install(app: FastAPI, services: Services) -> None:
-    """Add the router and set up backtests (registry table, stores, worker); create_app calls it."""
-    app.include_router(router)
-    app.state.backtests = build_backtests(
-        services.read_models,
-        services.settings,
-        publish=services.broadcaster.publish,
-        clock=services.clock,
-        new_id=uuid4,
-        start_worker=services.start_background,
-    )
-
-
-async def get_setup(request: Request) -> BacktestSetup:
-    setup: BacktestSetup = request.app.state.backtests
-    return setup
-
-
-Setup = Annotated[BacktestSetup, Depends(get_setup)]
-
-
 @router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
     responses=responses(413, 429, 503),
 )
 @offloaded
-def create_backtest(body: BacktestCreate, _: CommandToken, setup: Setup) -> BacktestAccepted:
+def create_backtest(body: BacktestCreate, _: CommandToken, setup: BacktestsDep) -> BacktestAccepted:
     """Queue a backtest; it runs in the background (poll GET, or watch `backtest:<id>`)."""
     try:
         record = setup.backtests.submit(body.request())
@@ -139,7 +116,7 @@ def create_backtest(body: BacktestCreate, _: CommandToken, setup: Setup) -> Back
 @router.get("")
 @offloaded
 def list_backtests(
-    _: Authenticated, setup: Setup, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    _: Authenticated, setup: BacktestsDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> BacktestList:
     """Backtests, newest first."""
     return BacktestList(items=[BacktestItem.of(r) for r in setup.backtests.recent(limit)])
@@ -150,7 +127,7 @@ def list_backtests(
 def get_backtest(
     backtest_id: BacktestId,
     _: Authenticated,
-    setup: Setup,
+    setup: BacktestsDep,
     trades_limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> BacktestDetail:
     """Status and progress; once finished also the summary, the first fills and equity curves."""
@@ -168,7 +145,7 @@ def get_backtest(
     responses=responses(404, 409, 413, 429),
 )
 @offloaded
-def delete_backtest(backtest_id: BacktestId, _: CommandToken, setup: Setup) -> None:
+def delete_backtest(backtest_id: BacktestId, _: CommandToken, setup: BacktestsDep) -> None:
     """Forget a finished or failed backtest and remove its store (409 while queued or running)."""
     try:
         setup.backtests.delete(backtest_id)
@@ -183,7 +160,7 @@ def delete_backtest(backtest_id: BacktestId, _: CommandToken, setup: Setup) -> N
 def backtest_trades(
     backtest_id: BacktestId,
     _: Authenticated,
-    setup: Setup,
+    setup: BacktestsDep,
     cursor: str | None = None,
     bot_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
@@ -200,14 +177,14 @@ def backtest_trades(
     return TradesPage(items=items, next_cursor=next_cursor)
 
 
-def _record(setup: BacktestSetup, backtest_id: UUID) -> BacktestRecord:
+def _record(setup: BacktestAccess, backtest_id: UUID) -> BacktestRecord:
     try:
         return setup.backtests.get(backtest_id)
     except BacktestNotFound as exc:
         raise ApiError(404, "backtest_not_found", str(exc)) from None
 
 
-def _store(setup: BacktestSetup, backtest_id: UUID) -> AbstractContextManager[ReadModelDatabase]:
+def _store(setup: BacktestAccess, backtest_id: UUID) -> AbstractContextManager[ReadModelDatabase]:
     if not setup.stores.exists(backtest_id):
         raise ApiError(
             410, "backtest_store_missing", f"the store of backtest {backtest_id} was removed"

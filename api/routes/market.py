@@ -19,7 +19,13 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Now, ServicesDep, authenticate
 from api.errors import ApiError, ErrorResponse, responses
-from api.market_data import BarsDataset, UnknownSymbol, load_dataset, parse_indicator
+from api.market_data import (
+    BarsDataset,
+    DatasetUnavailable,
+    UnknownSymbol,
+    load_dataset,
+    parse_indicator,
+)
 from api.offload import offloaded
 from api.params import MOMENT_HELP, invalid, optional_utc, utc_moment
 from api.schemas import Money
@@ -29,7 +35,6 @@ from application.bot_config import SYMBOL_PATTERN
 from domain.calendar import Session, holiday_name, is_open, next_session, session_on
 from domain.config import IndicatorSpec
 from domain.units import NEW_YORK
-from infrastructure.bars_io import BarsFileError
 
 log = logging.getLogger("openbell.api")
 
@@ -169,7 +174,7 @@ def _specs(labels: list[str]) -> list[IndicatorSpec]:
 def _dataset(setting: str) -> BarsDataset:
     try:
         return load_dataset(setting)
-    except BarsFileError as exc:
+    except DatasetUnavailable as exc:
         log.error("bars dataset unavailable: %s", exc)
         raise ApiError(503, "bars_unavailable", "the bars dataset cannot be loaded") from None
 

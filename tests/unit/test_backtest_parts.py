@@ -9,9 +9,8 @@ from uuid import UUID
 import pytest
 
 from api.backtest_views import drawdown
-from application.backtest_records import BacktestInputError, BacktestsUnavailable
+from application.backtest_records import BacktestInputError, BacktestsUnavailable, safe_name
 from infrastructure.backtest_stores import BacktestStores
-from infrastructure.datasets import safe_name
 from infrastructure.settings import Settings
 
 BACKTEST = UUID("12345678-1234-5678-1234-567812345678")
