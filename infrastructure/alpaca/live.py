@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from infrastructure.alpaca.clients import (
 from infrastructure.alpaca.config import AlpacaConfig
 from infrastructure.alpaca.market_clock import AlpacaMarketClock
 from infrastructure.alpaca.market_data import AlpacaBarFeed
+from infrastructure.heap import freeze_heap
 
 # Python hands the GIL over every 5 ms by default; the live trader is a few threads mostly
 # waiting on sockets (order answers, both streams), so an answer would wait that long for the
@@ -32,10 +32,7 @@ SWITCH_INTERVAL = 0.001
 def tune_interpreter() -> None:
     """For a process that runs the live trader (`openbell live`, bench/live.py)."""
     sys.setswitchinterval(SWITCH_INTERVAL)
-    # What exists by now lives as long as the process: keep full GC collections from walking
-    # it again and again (each walk pauses every thread).
-    gc.collect()
-    gc.freeze()
+    freeze_heap()
 
 
 def build_live_trader(

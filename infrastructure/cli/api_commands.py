@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +10,7 @@ from ipaddress import ip_address
 
 from infrastructure.cli.commands import CommandError
 from infrastructure.cli.output import print_json
+from infrastructure.heap import freeze_heap
 from infrastructure.settings import Settings, with_password
 from infrastructure.tokens import TokenStore
 from projections.db import ReadModelDatabase
@@ -96,7 +96,7 @@ def revoke_token(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.app import create_app
+    from infrastructure.cli.http_app import create_app
 
     settings = Settings()
     host = args.host or settings.host
@@ -114,14 +114,8 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _settle_heap() -> None:
-    """What starting made lives as long as the server: take it out of the cyclic GC's view.
-
-    Otherwise every full collection walks it again: 130-170 ms pauses under load, the whole
-    p99 of the API benchmark's paced run (bench/api.py: p99 ~30-60 ms with this, ~130-480
-    without).
-    """
-    gc.collect()
-    gc.freeze()
+    """What starting made lives as long as the server (bench/README.md: the p99 it saves)."""
+    freeze_heap()
 
 
 def _is_loopback(host: str) -> bool:
