@@ -1,4 +1,5 @@
-"""What the HTTP layer works with, built once by `api.app.create_app` and kept on app.state."""
+"""What the HTTP layer works with, built once by the composition root
+(`infrastructure/cli/http_app.py`) and kept on app.state."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 from api.bot_views import BotViews
@@ -15,9 +17,16 @@ from api.store_gate import StoreGate
 from api.token_cache import TokenCache
 from application.service import OpenbellApplication
 from infrastructure.settings import Settings
-from infrastructure.tokens import TokenStore
 from projections.db import ReadModelDatabase
 from projections.runner import ProjectionRunner
+
+
+class Tokens(Protocol):
+    """The API tokens as the HTTP layer uses them (infrastructure.tokens.TokenStore)."""
+
+    def create(self, name: str = "") -> tuple[str, str]: ...
+
+    def verify(self, token: str) -> str | None: ...
 
 
 @dataclass
@@ -27,7 +36,7 @@ class Services:
     settings: Settings
     application: OpenbellApplication
     read_models: ReadModelDatabase
-    tokens: TokenStore
+    tokens: Tokens
     command_limiter: TokenBucketLimiter
     clock: Callable[[], datetime]
     new_bot_id: Callable[[], UUID]

@@ -16,7 +16,6 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from application.backtest_records import BacktestRecord, BacktestStatus
 from application.backtests import INTERRUPTED
 from application.bot_config import parse_bot_config
@@ -26,6 +25,7 @@ from infrastructure.backtest_stores import BacktestStores
 from infrastructure.bars_io import load_bars
 from infrastructure.bootstrap import build_application
 from infrastructure.cli.commands import dataset_id
+from infrastructure.cli.http_app import create_app
 from infrastructure.settings import Settings
 from infrastructure.sim_broker import SimulatedBroker, SimulatorCosts
 from projections.db import ReadModelDatabase

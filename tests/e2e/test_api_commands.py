@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from domain.bot import BotStatus
 from infrastructure.bootstrap import build_application
+from infrastructure.cli.http_app import create_app
 from infrastructure.settings import Settings
 from infrastructure.tokens import TokenStore
 from projections.db import ReadModelDatabase

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from api.app import create_app
+from infrastructure.cli.http_app import create_app
 from infrastructure.settings import Settings
 
 

@@ -33,17 +33,8 @@ OURS = set(MAY_IMPORT)
 
 # (file, what it imports): why it still does. Remove an entry when its import goes.
 KNOWN: dict[tuple[str, str], str] = {
-    ("api/app.py", "infrastructure.bootstrap"): "create_app is still the HTTP composition "
-    "root (`uvicorn --factory api.app:create_app`, the e2e fixtures); its wiring belongs in "
-    "infrastructure/cli",
-    ("api/app.py", "infrastructure.settings"): "same: create_app reads Settings",
-    ("api/app.py", "infrastructure.tokens"): "same: create_app builds the TokenStore",
-    ("api/app.py", "infrastructure.backtests"): "same: create_app builds the backtests' "
-    "registry, stores and worker",
     ("api/services.py", "infrastructure.settings"): "Services carries the pydantic Settings, "
     "read by many routes; needs an API-side settings type first",
-    ("api/services.py", "infrastructure.tokens"): "Services carries the TokenStore; needs a "
-    "token port first",
     ("api/feed_control.py", "infrastructure.bars_io"): "the paper feed loads its bars file "
     "itself; the loader should come in through Services from the composition root",
     ("api/feed_control.py", "infrastructure.sim_broker"): "the paper feed builds its "
