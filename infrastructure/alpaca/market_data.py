@@ -25,10 +25,10 @@ from alpaca.data.timeframe import TimeFrame
 from tenacity import RetryError
 
 from domain.bars import BAR_LENGTH, Bar
+from domain.units import CENT
 from infrastructure.alpaca.retrying import retrying
 
 log = logging.getLogger("openbell.alpaca.market_data")
-CENT = Decimal("0.01")
 
 
 def to_bar(symbol: str, raw: Any) -> Bar:
