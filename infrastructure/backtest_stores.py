@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 from uuid import UUID
 
 from application.backtest_records import BacktestsUnavailable
 from application.service import OpenbellApplication
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings, with_password
-from projections.db import ReadModelDatabase
+from projections.db import ReadModelDatabase, sqlite_path_of
 from projections.runner import ProjectionRunner
 
 
@@ -69,7 +69,7 @@ class BacktestStores:
         self._postgres = parts.scheme.startswith("postgres")
         self._sqlite_dir: Path | None = None
         if parts.scheme == "sqlite":
-            path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+            path = sqlite_path_of(main.url)
             if path and path != ":memory:":
                 self._sqlite_dir = Path(path).parent / "backtests"
 

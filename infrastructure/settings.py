@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from projections.db import SessionLimits
+from projections.db import SessionLimits, sqlite_path_of
 
 _LIMITS = SessionLimits()
 
@@ -129,7 +129,7 @@ def persistence_env(
     if parts.scheme == "memory":
         return env | {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if parts.scheme == "sqlite":
-        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+        path = sqlite_path_of(database_url)
         if not path:
             raise InvalidDatabaseUrl(f"no file in {database_url!r}; use sqlite:///PATH")
         if path != ":memory:":

@@ -55,6 +55,12 @@ class SessionLimits:
         return " ".join(f"-c {name}={round(seconds * 1000)}" for name, seconds in limits)
 
 
+def sqlite_path_of(url: str) -> str:
+    """The file a `sqlite:///PATH` URL names ("" when it names none)."""
+    path = urlsplit(url).path
+    return unquote(path[1:] if path.startswith("/") else path)
+
+
 def prepare_sqlite_file(path: str) -> None:
     """Give a new SQLite file Openbell's page size and WAL mode before anything else opens
     it: the page size of a file in WAL mode is fixed. An existing file is left as it is."""
@@ -120,7 +126,7 @@ class ReadModelDatabase:
             self._conninfo, self._options = conninfo, options
             self._pool = ConnectionPool(conninfo, min_size=1, max_size=8, kwargs=options, open=True)
         else:
-            path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+            path = sqlite_path_of(url)
             prepare_sqlite_file(path)
             self._sqlite = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._sqlite.execute("PRAGMA journal_mode=WAL")
