@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -13,6 +13,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import StoredEvent
 
 from application.bulk_save import BatchRecorder, BatchWriter
+from application.event_log import notifications
 from domain.bot import Bot
 from domain.config import BotConfig
 
@@ -125,7 +126,7 @@ class OpenbellApplication(Application[UUID]):
 
     def list_bots(self) -> list[BotListing]:
         listings = []
-        for notification in self._notifications(topics=[CREATED_TOPIC]):
+        for notification in notifications(self.recorder, topics=[CREATED_TOPIC]):
             bot = self.get_bot(UUID(str(notification.originator_id)))
             created = self.bot_events(bot.id)[0].timestamp
             listings.append(BotListing(bot.id, bot.config.name, bot.status.value, created))
@@ -181,15 +182,6 @@ class OpenbellApplication(Application[UUID]):
 
     def _exists(self, bot_id: UUID) -> bool:
         return bool(self.recorder.select_events(bot_id, limit=1))
-
-    def _notifications(self, topics: Sequence[str]) -> Iterator[Any]:
-        start = 1
-        while True:
-            batch = self.recorder.select_notifications(start, 500, topics=topics)
-            yield from batch
-            if len(batch) < 500:
-                return
-            start = batch[-1].id + 1
 
 
 def _digest(records: Sequence[StoredEvent], originator_id: str) -> tuple[str, int]:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Recording
 
-_PAGE = 500
+from application.event_log import notifications
 
 
 class StoreWatch:
@@ -37,15 +37,9 @@ class StoreWatch:
             self._seen = head  # only our own writes: nothing to read back
             return {}
         changed: dict[UUID, set[str]] = {}
-        start = self._seen + 1
-        while start <= head:
-            batch = self._recorder.select_notifications(start, _PAGE, stop=head)
-            for n in batch:
-                if n.id not in self._own and n.topic.startswith(self._prefix):
-                    changed.setdefault(UUID(str(n.originator_id)), set()).add(n.topic)
-            if len(batch) < _PAGE:
-                break
-            start = batch[-1].id + 1
+        for n in notifications(self._recorder, self._seen + 1, stop=head):
+            if n.id not in self._own and n.topic.startswith(self._prefix):
+                changed.setdefault(UUID(str(n.originator_id)), set()).add(n.topic)
         self._own = {i for i in self._own if i > head}
         self._seen = head
         return changed
