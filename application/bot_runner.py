@@ -339,9 +339,7 @@ class BotRunner:
         ):
             self._exit(bar, intent, why)  # cancels the entries too
             return
-        for order in bot.working_orders(bar.symbol):
-            if order.intent is Intent.ENTRY:
-                self.broker.cancel(order.client_order_id)
+        self._cancel_entries(bot.working_orders(bar.symbol))
 
     def _check_daily_loss(self, day: date) -> None:
         breach = daily_loss_breach(self.bot, day, self.marks)
@@ -349,9 +347,7 @@ class BotRunner:
             return
         limit, pnl = breach
         self.bot.reach_daily_loss_limit(self.clock.now(), day, limit, pnl)
-        for order in list(self.bot.orders.values()):
-            if order.intent is Intent.ENTRY:
-                self.broker.cancel(order.client_order_id)
+        self._cancel_entries(list(self.bot.orders.values()))
 
     def _send(self, request: OrderRequest, intent: Intent, reserved: Decimal) -> None:
         bot = self.bot
@@ -429,9 +425,7 @@ class BotRunner:
             return
         bot.mark_errored(at, reason)
         bot.raise_alert(at, "critical", f"bot {bot.config.name} stopped trading: {reason}")
-        for order in list(bot.orders.values()):
-            if order.intent is Intent.ENTRY:
-                self.broker.cancel(order.client_order_id)
+        self._cancel_entries(list(bot.orders.values()))
 
     def _protect(self, symbol: str, at: datetime) -> None:
         """Rest a one-cancels-other stop-loss / take-profit exit for a newly opened position."""
@@ -466,7 +460,12 @@ class BotRunner:
 
     def expire_stale_entries(self, symbol: str) -> None:
         """An entry that did not fill on the bar after its signal is withdrawn (limit IOC)."""
-        for order in self.bot.working_orders(symbol):  # a list: a cancel may report at once
+        self._cancel_entries(self.bot.working_orders(symbol))
+
+    def _cancel_entries(self, orders: list[WorkingOrder]) -> None:
+        """Ask the broker to cancel the entries among `orders` (a list, not the bot's dict: a
+        cancel may report at once and end the order)."""
+        for order in orders:
             if order.intent is Intent.ENTRY:
                 self.broker.cancel(order.client_order_id)
 
